@@ -1,4 +1,12 @@
+export * from './apply/index.js';
 export * from './changes/index.js';
+export {
+  type Compression,
+  type Decompressed,
+  type DecompressOptions,
+  decompress,
+  sniffCompression,
+} from './decompress.js';
 export * from './diff/index.js';
 export * from './errors.js';
 export * from './whiteouts.js';

@@ -1,0 +1,184 @@
+/**
+ * `apply(layer, target, options)`: unpacks a layer tarball (plain, gzip or zstd) into `target`.
+ * tar-stream parses; `EntryWriter` writes each entry with a handful of synchronous calls; the stream
+ * is consumed chunk by chunk, so memory stays flat whatever the layer's size.
+ */
+import { realpathSync, statSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { extract as createExtract, type Header } from 'tar-stream';
+import { decompress } from '../decompress.js';
+import { TarError } from '../errors.js';
+import { applyEntry, type EntryBody } from './entry.js';
+import type { ApplyOptions, ApplyResult } from './options.js';
+import { parsePaxRecords } from './pax.js';
+import { type ApplySyscalls, nativeApplySyscalls } from './syscalls.js';
+import { EntryWriter } from './writer.js';
+
+const FORMATS = new Set(['overlay', 'aufs', 'flatten']);
+const PROGRESS_BYTES = 1 << 20;
+
+export async function apply(
+  layer: Readable | AsyncIterable<Uint8Array>,
+  target: string,
+  options: ApplyOptions = {},
+): Promise<ApplyResult> {
+  return applyWith(nativeApplySyscalls, layer, target, options);
+}
+
+/** `apply` with the syscalls given (tests use it to record or fail them). */
+export async function applyWith(
+  sys: ApplySyscalls,
+  layer: Readable | AsyncIterable<Uint8Array>,
+  target: string,
+  options: ApplyOptions = {},
+): Promise<ApplyResult> {
+  const format = options.format ?? 'flatten';
+  if (!FORMATS.has(format)) {
+    throw new TarError(
+      'ERR_OVL_BAD_SOURCE',
+      `unknown format '${format}': use 'overlay', 'aufs' or 'flatten'`,
+    );
+  }
+  let root: string;
+  try {
+    root = realpathSync(target);
+    if (!statSync(root).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+  } catch (cause) {
+    throw new TarError('ERR_OVL_BAD_SOURCE', `apply target '${target}' must be an existing directory`, {
+      path: target,
+      cause,
+    });
+  }
+  const signal = options.signal;
+  if (signal?.aborted) throw aborted(signal);
+
+  const { compression, stream } = await decompress(layer, { zstd: options.zstd });
+  const writer = new EntryWriter(root, { ...options, format }, sys);
+  const extract = createExtract();
+  const pax = hookRawPax(extract);
+  const onProgress = options.onProgress;
+  let bytes = 0;
+  let entries = 0;
+  let contentBytes = 0;
+  let sinceProgress = 0;
+  let lastEntry: string | undefined;
+  const onContent = (n: number) => {
+    contentBytes += n;
+    sinceProgress += n;
+    if (onProgress && sinceProgress >= PROGRESS_BYTES) {
+      sinceProgress = 0;
+      onProgress({ bytes, entries });
+    }
+  };
+  stream.on('data', (c: Uint8Array) => {
+    bytes += c.length;
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    let failure: unknown;
+    const fail = (err: unknown) => {
+      if (failure !== undefined) return;
+      failure = toTarError(err, lastEntry);
+      writer.abort();
+      signal?.removeEventListener('abort', onAbort);
+      stream.unpipe(extract as never);
+      stream.destroy();
+      extract.destroy();
+      reject(failure);
+    };
+    const onAbort = () => fail(aborted(signal!));
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    extract.on('entry', (header: Header, body, next: () => void) => {
+      if (failure !== undefined) return;
+      lastEntry = header.name;
+      const records = pax.take(header);
+      let sync = true;
+      const done = (err?: unknown) => {
+        if (err !== undefined) return fail(err);
+        entries++;
+        onProgress?.({ bytes, entries });
+        // A synchronous `next` re-enters tar-stream's parse loop; deferring it keeps the stack flat.
+        if (sync) queueMicrotask(next);
+        else next();
+      };
+      try {
+        applyEntry(writer, header, records, body as unknown as EntryBody, options, onContent, done);
+      } catch (err) {
+        fail(err);
+      }
+      sync = false;
+    });
+    extract.on('error', fail);
+    stream.on('error', fail);
+    extract.on('finish', () => {
+      if (failure !== undefined) return;
+      try {
+        writer.finishDirectories();
+      } catch (err) {
+        return fail(err);
+      }
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    stream.pipe(extract as never);
+  });
+  return {
+    bytes,
+    entries,
+    contentBytes,
+    compression: compression as ApplyResult['compression'],
+    warnings: writer.warnings,
+  };
+}
+
+function aborted(signal: AbortSignal): TarError {
+  return new TarError('ERR_OVL_ABORTED', 'apply was aborted; the target holds a partly applied layer', {
+    cause: signal.reason,
+  });
+}
+
+function toTarError(err: unknown, lastEntry: string | undefined): TarError {
+  if (err instanceof TarError) return err;
+  const msg = (err as Error)?.message ?? String(err);
+  const where = lastEntry === undefined ? 'before the first entry' : `after entry '${lastEntry}'`;
+  return new TarError(
+    'ERR_OVL_BAD_TAR',
+    `the layer is not a valid tar stream (${msg}) ${where}; it is truncated, corrupt or not a tar`,
+    { entry: lastEntry, cause: err },
+  );
+}
+
+/**
+ * Keeps the raw bytes of each PAX header block (tar-stream decodes them as UTF-8, losing binary xattr
+ * values). Relies on tar-stream 3's `_decodeLongHeader`; without it we fall back to the decoded values.
+ */
+function hookRawPax(extract: object) {
+  const ex = extract as {
+    _header?: { type?: string };
+    _decodeLongHeader?: (buf: Uint8Array) => void;
+  };
+  let local: Map<string, Buffer> | undefined;
+  let global: Map<string, Buffer> | undefined;
+  const orig = ex._decodeLongHeader;
+  const hooked = typeof orig === 'function';
+  if (hooked) {
+    ex._decodeLongHeader = function (this: typeof ex, buf: Uint8Array) {
+      const type = this._header?.type;
+      if (type === 'pax-header') local = parsePaxRecords(buf, global ? new Map(global) : new Map());
+      else if (type === 'pax-global-header') global = parsePaxRecords(buf, new Map(global));
+      return orig.call(this, buf);
+    };
+  }
+  return {
+    take(header: Header): Map<string, Buffer> | undefined {
+      if (!hooked) {
+        if (!header.pax) return undefined;
+        return new Map(Object.entries(header.pax).map(([k, v]) => [k, Buffer.from(String(v))]));
+      }
+      const r = header.pax ? (local ?? global) : global;
+      local = undefined;
+      return r;
+    },
+  };
+}

@@ -1,0 +1,136 @@
+/** One tar entry → the target: whiteouts by format, then by entry type. */
+import type { Header } from 'tar-stream';
+import { TarError } from '../errors.js';
+import { WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from '../whiteouts.js';
+import { cleanEntryName, splitPath } from './entry-name.js';
+import { entryMeta } from './metadata.js';
+import type { ApplyOptions } from './options.js';
+import { applyOpaque, applyWhiteout } from './whiteout-apply.js';
+import type { EntryWriter } from './writer.js';
+
+/** The body of an entry as tar-stream hands it over (a streamx Readable). */
+export interface EntryBody {
+  on(event: 'data', fn: (chunk: Uint8Array) => void): unknown;
+  on(event: 'end' | 'error', fn: (err?: unknown) => void): unknown;
+  resume(): unknown;
+}
+
+/**
+ * Applies one entry. `done` is called exactly once, when the entry is fully written or has failed;
+ * `onContent` counts file bytes as they are written.
+ */
+export function applyEntry(
+  w: EntryWriter,
+  header: Header,
+  records: Map<string, Buffer> | undefined,
+  body: EntryBody,
+  options: ApplyOptions,
+  onContent: (n: number) => void,
+  done: (err?: unknown) => void,
+): void {
+  const entry = header.name;
+  const rel = cleanEntryName(entry);
+  const [parent, base] = splitPath(rel);
+  const size = header.size ?? 0;
+  const hasBody = size > 0 && header.type !== 'directory';
+
+  if (w.format !== 'aufs' && base.startsWith(WHITEOUT_PREFIX)) {
+    if (base === WHITEOUT_OPAQUE) applyOpaque(w, parent, entry, options.userxattr ?? false);
+    else if (!base.startsWith(WHITEOUT_META_PREFIX)) {
+      applyWhiteout(
+        w,
+        parent,
+        base.slice(WHITEOUT_PREFIX.length),
+        entryMeta(header, records, options, entry),
+        entry,
+      );
+    } // else aufs metadata (.wh..wh.plnk, .wh..wh.aufs, ...): never layer content, skipped as Docker does
+    drain(body, hasBody, done);
+    return;
+  }
+
+  const type = header.type ?? 'file';
+  if (rel === '' && type !== 'directory') {
+    throw new TarError('ERR_OVL_UNSAFE_PATH', `entry '${entry}' (${type}) would replace the target itself`, {
+      entry,
+    });
+  }
+  if ((type === 'character-device' || type === 'block-device') && options.noDevices) {
+    throw new TarError(
+      'ERR_OVL_DEVICE_REFUSED',
+      `entry '${entry}' is a ${type} and noDevices is set; drop noDevices to allow device nodes`,
+      { entry },
+    );
+  }
+  const meta = entryMeta(header, records, options, entry);
+
+  switch (type) {
+    case 'file':
+    case 'contiguous-file': {
+      const p = w.placeClean(rel, entry)!;
+      const fd = w.openFile(p, entry);
+      if (!hasBody) {
+        w.finishFile(fd, p, meta, entry);
+        done();
+        return;
+      }
+      let failed = false;
+      body.on('error', () => {});
+      body.on('data', (chunk) => {
+        if (failed) return;
+        try {
+          w.writeChunk(fd, chunk, entry, p.abs);
+          onContent(chunk.length);
+        } catch (err) {
+          failed = true;
+          done(err);
+        }
+      });
+      body.on('end', () => {
+        if (failed) return;
+        try {
+          w.finishFile(fd, p, meta, entry);
+        } catch (err) {
+          done(err);
+          return;
+        }
+        done();
+      });
+      return;
+    }
+    case 'directory':
+      w.directory(w.placeClean(rel, entry)!, meta, entry);
+      drain(body, false, done);
+      return;
+    case 'symlink':
+      w.symlink(w.placeClean(rel, entry)!, header.linkname ?? '', meta, entry);
+      drain(body, hasBody, done);
+      return;
+    case 'link':
+      w.hardlink(w.placeClean(rel, entry)!, header.linkname ?? '', entry);
+      drain(body, hasBody, done);
+      return;
+    case 'character-device':
+    case 'block-device':
+    case 'fifo':
+      w.device(w.placeClean(rel, entry)!, header, meta, entry);
+      drain(body, hasBody, done);
+      return;
+    default:
+      throw new TarError(
+        'ERR_OVL_BAD_TAR',
+        `entry '${entry}' has type '${type}', which a layer cannot hold; the tar is not a container layer`,
+        { entry },
+      );
+  }
+}
+
+function drain(body: EntryBody, hasBody: boolean, done: (err?: unknown) => void): void {
+  if (!hasBody) {
+    done();
+    return;
+  }
+  body.on('error', () => {});
+  body.on('end', () => done());
+  body.resume();
+}

@@ -1,0 +1,3 @@
+export { apply, applyWith } from './apply.js';
+export type { ApplyOptions, ApplyProgress, ApplyResult, IdMapping, WhiteoutFormat } from './options.js';
+export type { ApplySyscalls } from './syscalls.js';

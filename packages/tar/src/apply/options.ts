@@ -1,0 +1,57 @@
+/** Options and result of `apply`. */
+
+/** One range of a user-namespace id map, as in /proc/<pid>/uid_map: container ids → host ids. */
+export interface IdMapping {
+  containerId: number;
+  hostId: number;
+  size: number;
+}
+
+export type WhiteoutFormat = 'overlay' | 'aufs' | 'flatten';
+
+export interface ApplyProgress {
+  /** Bytes of the (decompressed) tar stream consumed so far. */
+  bytes: number;
+  /** Entries handled so far (headers of long names and PAX records not counted). */
+  entries: number;
+}
+
+export interface ApplyOptions {
+  /**
+   * How whiteouts land (default 'flatten'):
+   * - 'flatten': on a merged tree — `.wh.x` deletes x, `.wh..wh..opq` empties its dir of older content;
+   * - 'overlay': for an overlayfs upper dir — 0/0 char devices and the `overlay.opaque` xattr;
+   * - 'aufs': kept as the files they are (an aufs branch).
+   */
+  format?: WhiteoutFormat;
+  /** overlay format: mark opaque dirs with `user.overlay.opaque` instead of `trusted.overlay.opaque`. */
+  userxattr?: boolean;
+  /** Map the entries' uids (container ids) to host ids; an id outside every range is an error. */
+  uidMap?: IdMapping[];
+  gidMap?: IdMapping[];
+  /** Refuse char and block device entries (ERR_OVL_DEVICE_REFUSED); fifos and whiteouts stay allowed. */
+  noDevices?: boolean;
+  /** chown entries to their (mapped) uid/gid. Default: when running as root. */
+  preserveOwners?: boolean;
+  /** Called after each entry and each MiB of content; cheap enough for progress bars. */
+  onProgress?: (p: ApplyProgress) => void;
+  signal?: AbortSignal;
+  /** zstd decoder choice; see `decompress`. */
+  zstd?: 'auto' | 'js' | 'binary';
+}
+
+export interface ApplyResult {
+  /** Bytes of the decompressed tar stream (what containers/storage reports as the layer's size). */
+  bytes: number;
+  /** Entries handled (files, dirs, links, devices, whiteouts). */
+  entries: number;
+  /** Bytes of file content written. */
+  contentBytes: number;
+  /** Compression that was sniffed on the input. */
+  compression: 'none' | 'gzip' | 'zstd';
+  /**
+   * Non-fatal problems, as Docker tolerates them: xattrs the file system refused (ENOTSUP/EPERM).
+   * At most 100 are kept.
+   */
+  warnings: string[];
+}

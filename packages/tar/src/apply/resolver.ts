@@ -1,0 +1,134 @@
+/**
+ * Where a directory named by an entry really is, inside the target — resolved as a chroot at the target
+ * would resolve it, so that no symlink (made by this layer or already in the tree) can lead outside.
+ *
+ * A per-entry lstat walk up the path is what makes tar-fs slow, so resolved directories are cached:
+ * `cache` maps a root-relative directory path, as entries name it, to the real root-relative directory
+ * it resolves to. Only this apply changes the tree, so the cache stays right until this apply removes or
+ * replaces a directory or a symlink, which clears it (`invalidate`). Writers then only ever touch
+ * `<root>/<real parent>/<base>`, and never follow the last component.
+ */
+import { lstatSync, mkdirSync, readlinkSync } from 'node:fs';
+import { TarError } from '../errors.js';
+import { chrootJoin } from './entry-name.js';
+
+/** Linux gives up after 40 symlinks in one lookup (MAXSYMLINKS); so do we. */
+const MAX_HOPS = 40;
+
+export class PathResolver {
+  readonly root: string;
+  private cache = new Map<string, string>();
+  /** Called for each directory this resolver creates (a missing parent), with its real relative path. */
+  onCreate: ((real: string) => void) | undefined;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  abs(rel: string): string {
+    return rel === '' ? this.root : `${this.root}/${rel}`;
+  }
+
+  /** Forget every resolution (a directory or symlink was removed or replaced). */
+  invalidate(): void {
+    this.cache.clear();
+  }
+
+  /** Records that `dir` (as entries name it) is the real directory `real`. */
+  remember(dir: string, real: string): void {
+    this.cache.set(dir, real);
+  }
+
+  /**
+   * The real directory for `dir`, creating missing directories (mode 0755, as Docker's MkdirAll) when
+   * `create`; undefined when it is missing and `create` is false. Throws ERR_OVL_UNSAFE_PATH on a
+   * symlink loop and ERR_OVL_WRITE_FAILED (cause ENOTDIR) when a non-directory is in the way.
+   */
+  resolveDir(dir: string, create: boolean, entry: string): string | undefined {
+    return this.resolve(dir, create, entry, { hops: 0 });
+  }
+
+  private resolve(dir: string, create: boolean, entry: string, state: { hops: number }): string | undefined {
+    if (dir === '') return '';
+    const hit = this.cache.get(dir);
+    if (hit !== undefined) return hit;
+    // Find the deepest cached ancestor, then walk down from it.
+    let cut = dir.length;
+    let real = '';
+    let start = 0;
+    for (;;) {
+      cut = dir.lastIndexOf('/', cut - 1);
+      if (cut < 0) break;
+      const h = this.cache.get(dir.slice(0, cut));
+      if (h !== undefined) {
+        real = h;
+        start = cut + 1;
+        break;
+      }
+    }
+    while (start <= dir.length) {
+      let end = dir.indexOf('/', start);
+      if (end < 0) end = dir.length;
+      const name = dir.slice(start, end);
+      const next = this.step(real, name, create, entry, state);
+      if (next === undefined) return undefined;
+      real = next;
+      this.cache.set(dir.slice(0, end), real);
+      start = end + 1;
+    }
+    return real;
+  }
+
+  private step(
+    parent: string,
+    name: string,
+    create: boolean,
+    entry: string,
+    state: { hops: number },
+  ): string | undefined {
+    const rel = parent === '' ? name : `${parent}/${name}`;
+    const path = this.abs(rel);
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    if (st === undefined) {
+      if (!create) return undefined;
+      try {
+        mkdirSync(path, 0o755);
+      } catch (cause) {
+        throw writeFailed(entry, path, 'create the parent directory', cause);
+      }
+      this.onCreate?.(rel);
+      return rel;
+    }
+    if (st.isDirectory()) return rel;
+    if (st.isSymbolicLink()) {
+      if (++state.hops > MAX_HOPS) {
+        throw new TarError(
+          'ERR_OVL_UNSAFE_PATH',
+          `entry '${entry}': too many levels of symlinks at '${rel}' (a loop?); refusing the entry`,
+          { entry, path },
+        );
+      }
+      const target = chrootJoin(parent, readlinkSync(path));
+      return this.resolve(target, create, entry, state);
+    }
+    const cause = Object.assign(new Error(`ENOTDIR: not a directory, '${path}'`), {
+      code: 'ENOTDIR',
+      path,
+    });
+    throw writeFailed(entry, path, 'use it as a directory (it is not one)', cause);
+  }
+}
+
+export function writeFailed(entry: string, path: string, what: string, cause: unknown): TarError {
+  const code = (cause as NodeJS.ErrnoException)?.code ?? 'error';
+  return new TarError('ERR_OVL_WRITE_FAILED', `entry '${entry}': cannot ${what} at '${path}' (${code})`, {
+    entry,
+    path,
+    cause,
+  });
+}
+
+/** True when `err` is a failure because something in the path is not a directory. */
+export function isNotDir(err: unknown): boolean {
+  return err instanceof TarError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOTDIR';
+}

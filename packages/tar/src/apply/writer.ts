@@ -1,0 +1,320 @@
+/**
+ * Writes tar entries into the target with as few system calls as an entry allows.
+ *
+ * Synchronous fs calls, on purpose: measured on this kind of machine, recreating a rootfs's entries with
+ * one descriptor per file (open, write, fchown, fchmod, futimes, close — all sync) takes 0.20 s against
+ * 2.56 s with fs.promises awaited one by one and 0.90 s with 64 promises in flight; every async call pays
+ * a thread-pool round trip (~70–90 µs) that dwarfs the call itself. The libuv pool still works for us
+ * meanwhile: reading the input and gunzip run there, overlapping with these writes.
+ *
+ * A new file is created with O_EXCL: in the common case (a fresh directory) that is the only lookup;
+ * only when something is in the way do we lstat it and replace it (Docker's rule: the later entry wins,
+ * and a non-directory replaces a directory wholesale). The last path component is never followed.
+ */
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import type { Header } from 'tar-stream';
+import { TarError } from '../errors.js';
+import { cleanEntryName, splitPath } from './entry-name.js';
+import type { EntryMeta } from './metadata.js';
+import type { ApplyOptions, WhiteoutFormat } from './options.js';
+import { PathResolver, writeFailed } from './resolver.js';
+import { type ApplySyscalls, S_IFBLK, S_IFCHR, S_IFIFO } from './syscalls.js';
+
+const FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/** Where an entry goes: its cleaned name, and its real parent dir (relative to the root). */
+export interface Placement {
+  rel: string;
+  parent: string;
+  base: string;
+  realParent: string;
+  real: string;
+  abs: string;
+}
+
+export class EntryWriter {
+  readonly resolver: PathResolver;
+  readonly format: WhiteoutFormat;
+  readonly sys: ApplySyscalls;
+  readonly chown: boolean;
+  /** 'flatten' only: real paths this layer wrote, so opaque markers and whiteouts spare them. */
+  readonly written: Set<string> | undefined;
+  readonly warnings: string[] = [];
+  private dirs: string[] = [];
+  private dirModes: number[] = [];
+  private dirTimes: number[] = [];
+  /** The file being written, closed if the apply fails half-way. */
+  openFd = -1;
+
+  constructor(root: string, options: ApplyOptions, sys: ApplySyscalls) {
+    this.resolver = new PathResolver(root);
+    this.format = options.format ?? 'flatten';
+    this.sys = sys;
+    this.chown = options.preserveOwners ?? process.getuid?.() === 0;
+    if (this.format === 'flatten') {
+      const written = new Set<string>();
+      this.written = written;
+      this.resolver.onCreate = (real) => written.add(real);
+    }
+  }
+
+  /** Resolves where an entry goes; creates missing parents. */
+  place(name: string, entry: string, createParents = true): Placement | undefined {
+    return this.placeClean(cleanEntryName(name, entry), entry, createParents);
+  }
+
+  /** `place` for a name `cleanEntryName` already cleaned. */
+  placeClean(rel: string, entry: string, createParents = true): Placement | undefined {
+    const [parent, base] = splitPath(rel);
+    const realParent = rel === '' ? '' : this.resolver.resolveDir(parent, createParents, entry);
+    if (realParent === undefined) return undefined;
+    const real = rel === '' ? '' : realParent === '' ? base : `${realParent}/${base}`;
+    return { rel, parent, base, realParent, real, abs: this.resolver.abs(real) };
+  }
+
+  markWritten(real: string): void {
+    this.written?.add(real);
+  }
+
+  /**
+   * Removes whatever is at `abs` (recursively for a directory), unless it is a directory and `keepDir`.
+   * Returns true when a directory was kept.
+   */
+  removeExisting(abs: string, entry: string, keepDir: boolean): boolean {
+    const st = lstatSync(abs, { throwIfNoEntry: false });
+    if (!st) return false;
+    try {
+      if (st.isDirectory()) {
+        if (keepDir) return true;
+        rmSync(abs, { recursive: true, force: true });
+        this.resolver.invalidate();
+      } else {
+        unlinkSync(abs);
+        if (st.isSymbolicLink()) this.resolver.invalidate();
+      }
+    } catch (cause) {
+      throw writeFailed(entry, abs, 'replace what is there', cause);
+    }
+    return false;
+  }
+
+  // ---- files ----
+
+  openFile(p: Placement, entry: string): number {
+    let fd: number;
+    try {
+      fd = openSync(p.abs, FILE_FLAGS, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw writeFailed(entry, p.abs, 'create the file', err);
+      this.removeExisting(p.abs, entry, false);
+      try {
+        fd = openSync(p.abs, FILE_FLAGS, 0o600);
+      } catch (cause) {
+        throw writeFailed(entry, p.abs, 'create the file', cause);
+      }
+    }
+    this.openFd = fd;
+    this.markWritten(p.real);
+    return fd;
+  }
+
+  writeChunk(fd: number, chunk: Uint8Array, entry: string, abs: string): void {
+    let off = 0;
+    try {
+      while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+    } catch (cause) {
+      throw writeFailed(entry, abs, 'write the file', cause);
+    }
+  }
+
+  /** Owner, xattrs, mode, times on the open descriptor, then close. chown clears setuid, so chmod after. */
+  finishFile(fd: number, p: Placement, meta: EntryMeta, entry: string): void {
+    try {
+      if (this.chown) fchownSync(fd, meta.uid, meta.gid);
+      if (meta.xattrs) this.setXattrs(p.abs, meta.xattrs, entry);
+      fchmodSync(fd, meta.mode);
+      futimesSync(fd, meta.atime, meta.mtime);
+    } catch (cause) {
+      if (cause instanceof TarError) throw cause;
+      throw writeFailed(entry, p.abs, 'set the owner, mode or times of', cause);
+    } finally {
+      this.openFd = -1;
+      closeSync(fd);
+    }
+  }
+
+  // ---- directories ----
+
+  directory(p: Placement, meta: EntryMeta, entry: string): void {
+    if (p.rel !== '') {
+      try {
+        mkdirSync(p.abs, 0o755);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+          throw writeFailed(entry, p.abs, 'create the dir', err);
+        if (!this.removeExisting(p.abs, entry, true)) {
+          try {
+            mkdirSync(p.abs, 0o755);
+          } catch (cause) {
+            throw writeFailed(entry, p.abs, 'create the dir', cause);
+          }
+        }
+      }
+      this.resolver.remember(p.rel, p.real);
+      this.markWritten(p.real);
+    }
+    try {
+      if (this.chown) lchownSync(p.abs, meta.uid, meta.gid);
+    } catch (cause) {
+      throw writeFailed(entry, p.abs, 'chown the dir', cause);
+    }
+    if (meta.xattrs) this.setXattrs(p.abs, meta.xattrs, entry);
+    // Mode and times wait for the end: children would bump the mtime, and a read-only mode would stop a
+    // non-root apply from creating them.
+    this.dirs.push(p.abs);
+    this.dirModes.push(meta.mode);
+    this.dirTimes.push(meta.atime, meta.mtime);
+  }
+
+  /** Sets the deferred directory modes and times, deepest last-written first. */
+  finishDirectories(): void {
+    for (let i = this.dirs.length - 1; i >= 0; i--) {
+      const abs = this.dirs[i]!;
+      // The dir may have been removed or replaced by a later entry: only a real dir gets its metadata
+      // (chmod follows symlinks; lutimes does not, but a replaced path is not ours to touch).
+      const st = lstatSync(abs, { throwIfNoEntry: false });
+      if (!st?.isDirectory()) continue;
+      try {
+        chmodSync(abs, this.dirModes[i]!); // just lstat'ed: a dir, not a link
+        lutimesSync(abs, this.dirTimes[2 * i]!, this.dirTimes[2 * i + 1]!);
+      } catch (cause) {
+        throw writeFailed(abs, abs, 'set the mode or times of the dir', cause);
+      }
+    }
+    this.dirs = [];
+  }
+
+  // ---- links, devices ----
+
+  symlink(p: Placement, target: string, meta: EntryMeta, entry: string): void {
+    this.createWith(p, entry, 'create the symlink', () => symlinkSync(target, p.abs));
+    try {
+      if (this.chown) lchownSync(p.abs, meta.uid, meta.gid);
+      if (meta.xattrs) this.setXattrs(p.abs, meta.xattrs, entry);
+      lutimesSync(p.abs, meta.atime, meta.mtime);
+    } catch (cause) {
+      if (cause instanceof TarError) throw cause;
+      throw writeFailed(entry, p.abs, 'set the owner or times of the symlink', cause);
+    }
+  }
+
+  /** A hardlink to an earlier entry (or, in 'flatten', to a file of an earlier layer). */
+  hardlink(p: Placement, linkname: string, entry: string): void {
+    const src = this.place(linkname, entry, false);
+    if (!src || src.rel === '') {
+      throw new TarError(
+        'ERR_OVL_BAD_LINK',
+        `hardlink '${entry}' → '${linkname}': the link target does not exist`,
+        {
+          entry,
+        },
+      );
+    }
+    if (src.real === p.real) return; // a link to itself: nothing to do (a repeated entry)
+    const st = lstatSync(src.abs, { throwIfNoEntry: false });
+    if (!st || st.isDirectory()) {
+      throw new TarError(
+        'ERR_OVL_BAD_LINK',
+        `hardlink '${entry}' → '${linkname}': the target ${st ? 'is a directory' : 'does not exist'}`,
+        { entry, path: src.abs },
+      );
+    }
+    // link(2) does not follow a symlink source: a link to a symlink stays inside the target.
+    this.createWith(p, entry, 'create the hardlink', () => linkSync(src.abs, p.abs));
+  }
+
+  device(p: Placement, header: Header, meta: EntryMeta, entry: string): void {
+    const kind =
+      header.type === 'character-device' ? S_IFCHR : header.type === 'block-device' ? S_IFBLK : S_IFIFO;
+    const dev = kind === S_IFIFO ? 0 : this.sys.makedev(header.devmajor ?? 0, header.devminor ?? 0);
+    this.createWith(p, entry, 'create the device node', () => this.sys.mknod(p.abs, kind | 0o600, dev));
+    this.nodeMeta(p.abs, meta, entry);
+  }
+
+  /** Owner, xattrs, mode and times of a node this apply just created at `abs` (not a symlink). */
+  nodeMeta(abs: string, meta: EntryMeta, entry: string): void {
+    try {
+      if (this.chown) lchownSync(abs, meta.uid, meta.gid);
+      if (meta.xattrs) this.setXattrs(abs, meta.xattrs, entry);
+      chmodSync(abs, meta.mode); // just created by us: not a link
+      lutimesSync(abs, meta.atime, meta.mtime);
+    } catch (cause) {
+      if (cause instanceof TarError) throw cause;
+      throw writeFailed(entry, abs, 'set the owner, mode or times of', cause);
+    }
+  }
+
+  /** Runs `create`; if something is in the way, removes it and runs it once more. */
+  createWith(p: Placement, entry: string, what: string, create: () => void): void {
+    try {
+      create();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw writeFailed(entry, p.abs, what, err);
+      this.removeExisting(p.abs, entry, false);
+      try {
+        create();
+      } catch (cause) {
+        throw writeFailed(entry, p.abs, what, cause);
+      }
+    }
+    this.markWritten(p.real);
+  }
+
+  setXattrs(abs: string, xattrs: Map<string, Buffer>, entry: string): void {
+    for (const [name, value] of xattrs) {
+      try {
+        this.sys.lsetxattr(abs, name, value);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // Docker's rule: a file system that refuses an attribute (ENOTSUP, EPERM) is not fatal.
+        if (code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EPERM') {
+          this.warn(`entry '${entry}': xattr ${name} not set (${code})`);
+          continue;
+        }
+        throw writeFailed(entry, abs, `set xattr ${name} on`, err);
+      }
+    }
+  }
+
+  warn(message: string): void {
+    if (this.warnings.length < 100) this.warnings.push(message);
+  }
+
+  /** Closes the file left open by a failure. */
+  abort(): void {
+    if (this.openFd >= 0) {
+      try {
+        closeSync(this.openFd);
+      } catch {}
+      this.openFd = -1;
+    }
+  }
+}

@@ -1,1 +1,16 @@
+export * from './aufs-plan.js';
+export { byteLength } from './byte-length.js';
+export * from './depth.js';
+export * from './driver-options.js';
+export * from './errors.js';
+export * from './escape.js';
+export { FD_HEADROOM, fdDigits, fdPlaceholder, fillFdPlaceholders } from './fd-placeholders.js';
+export { FSCONFIG_VALUE_MAX } from './fsconfig-plan.js';
+export * from './human-size.js';
+export * from './label.js';
+export type { KernelFeatures, LinkNames } from './overlay-context.js';
+export { type OverlayDataOptions, overlayData } from './overlay-data.js';
+export * from './overlay-options.js';
+export * from './overlay-plan.js';
+export { fitsPage } from './overlay-strategies.js';
 export * from './plan.js';

@@ -42,7 +42,7 @@ bad(
     const { img, tar } = await oneImage(ctx.dir, { compression: 'none' });
     const file = blob(ctx.dir, img.layers[0]!.digest);
     const bytes = await readFile(file);
-    bytes[bytes.length - 2000] ^= 1; // same length, one bit flipped inside the tar padding area
+    bytes[bytes.length - 2000]! ^= 1; // same length, one bit flipped inside the tar padding area
     await writeFile(file, bytes);
     const image = await openImage(ctx.dir, { platform: 'amd64' });
     for (const open of [() => image.layers[0]!.open(), () => image.layers[0]!.openRaw()]) {

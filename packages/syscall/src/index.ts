@@ -2,5 +2,24 @@ export * from './constants.js';
 export { errnoName, SyscallError } from './errors.js';
 export { makedev, mknod, splitDev } from './mknod.js';
 export { chroot, getPageSize, mount, umount2 } from './mount.js';
+export { stopMountThread } from './mount-thread-client.js';
+export { isMountpoint, type MountInfo, parseMountinfo, readMountinfo } from './mountinfo.js';
+export {
+  fsconfig,
+  fsconfigCreate,
+  fsconfigSetFd,
+  fsconfigSetFlag,
+  fsconfigSetString,
+  fsmount,
+  fsopen,
+  hasNewMountApi,
+  moveMount,
+  type OverlayMountFeatures,
+  probeOverlayFeatures,
+  readFsContextLog,
+} from './new-mount-api.js';
+export { createRecordingSyscalls, type RecordedCall, type RecordingOptions } from './recording.js';
+export { type Isolation, type RunPlanOptions, runPlan } from './run-plan.js';
 export { fsNameOf, type StatFs, statfs } from './statfs.js';
+export { nativeSyscalls, type Syscalls } from './syscalls.js';
 export { lgetxattr, llistxattr, lremovexattr, lsetxattr } from './xattr.js';

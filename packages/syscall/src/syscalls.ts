@@ -1,0 +1,35 @@
+// The mount-related calls as one object type, so that the layer drivers can take a `Syscalls`
+// and their tests can hand them the recording implementation instead of the kernel.
+import type { MountPlan } from '@ovl/mountopts';
+import { chroot, getPageSize, mount, umount2 } from './mount.js';
+import { isMountpoint, type MountInfo, readMountinfo } from './mountinfo.js';
+import { hasNewMountApi, type OverlayMountFeatures, probeOverlayFeatures } from './new-mount-api.js';
+import { nativeStepRunner, runPlanWith } from './run-plan.js';
+import { type StatFs, statfs } from './statfs.js';
+
+export interface Syscalls {
+  mount(source: string, target: string, fstype: string, flags?: number, data?: string): void;
+  umount2(target: string, flags?: number): void;
+  chroot(path: string): void;
+  getPageSize(): number;
+  statfs(path: string): StatFs;
+  runPlan(plan: MountPlan): Promise<void>;
+  readMountinfo(): MountInfo[];
+  isMountpoint(path: string): boolean;
+  hasNewMountApi(): boolean;
+  probeOverlayFeatures(): OverlayMountFeatures;
+}
+
+/** The real thing: every call goes to the kernel. */
+export const nativeSyscalls: Syscalls = {
+  mount,
+  umount2,
+  chroot,
+  getPageSize,
+  statfs,
+  runPlan: (plan) => runPlanWith(plan, nativeStepRunner()),
+  readMountinfo: () => readMountinfo(),
+  isMountpoint,
+  hasNewMountApi,
+  probeOverlayFeatures,
+};

@@ -1,25 +1,9 @@
 import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  checkMountPath,
-  escapeOverlayPath,
-  MountOptsError,
-  parseLowerdir,
-  unescapeOverlayPath,
-} from '../src/index.js';
+import { checkMountPath, escapeOverlayPath, parseLowerdir, unescapeOverlayPath } from '../src/index.js';
+import { throwsCode } from './helpers.js';
 import { kernelParseOverlayData } from './kernel-parser.js';
-
-function throwsCode(fn: () => unknown, code: string) {
-  try {
-    fn();
-  } catch (e) {
-    assert.instance(e, MountOptsError);
-    assert.is((e as MountOptsError).code, code);
-    return e as MountOptsError;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 const escapeSuite = suite('escapeOverlayPath');
 for (const [input, want] of [

@@ -1,0 +1,96 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { overlayData, overlayOptionList, parseExtraOption } from '../src/index.js';
+import { throwsCode } from './helpers.js';
+import { kernelParseOverlayData } from './kernel-parser.js';
+
+const data = suite('overlayData');
+for (const [name, input, want] of [
+  ['read-only, two lowers', { lowers: ['/l1', '/l2'] }, 'lowerdir=/l1:/l2'],
+  ['upper and work', { lowers: ['/l1'], upper: '/u', work: '/w' }, 'lowerdir=/l1,upperdir=/u,workdir=/w'],
+  [
+    'data-only lowers after ::',
+    { lowers: ['/l1', '/l2'], dataOnlyLowers: ['/d1', '/d2'] },
+    'lowerdir=/l1:/l2::/d1::/d2',
+  ],
+  [
+    'escaped paths',
+    { lowers: ['/a:b', '/c,d'], upper: '/u\\x', work: '/w,1' },
+    'lowerdir=/a\\:b:/c\\,d,upperdir=/u\\\\x,workdir=/w\\,1',
+  ],
+  [
+    'every typed option, then extra, then the label',
+    {
+      lowers: ['/l'],
+      upper: '/u',
+      work: '/w',
+      label: 's0:c1,c2',
+      options: {
+        userxattr: true,
+        volatile: true,
+        metacopy: true,
+        redirectDir: 'follow',
+        index: 'off',
+        xino: 'auto',
+        extra: ['nfs_export=off', 'default_permissions'],
+      },
+    },
+    'lowerdir=/l,upperdir=/u,workdir=/w,userxattr,volatile,metacopy=on,redirect_dir=follow,index=off,xino=auto,nfs_export=off,default_permissions,context="s0:c1,c2"',
+  ],
+  [
+    'false flags are left out',
+    { lowers: ['/l'], options: { userxattr: false, metacopy: false } },
+    'lowerdir=/l,metacopy=off',
+  ],
+  ['relative paths are allowed here', { lowers: ['l/A', 'l/B'] }, 'lowerdir=l/A:l/B'],
+] as const) {
+  data(name, () => {
+    const got = overlayData(input as unknown as Parameters<typeof overlayData>[0]);
+    assert.is(got, want);
+    kernelParseOverlayData(got); // the kernel model takes it
+  });
+}
+data('refuses what the kernel refuses', () => {
+  throwsCode(() => overlayData({ lowers: [] }), 'ERR_OVL_BAD_OPTION');
+  throwsCode(() => overlayData({ lowers: ['/l'], upper: '/u' }), 'ERR_OVL_BAD_OPTION');
+  throwsCode(() => overlayData({ lowers: ['/l'], work: '/w' }), 'ERR_OVL_BAD_OPTION');
+  throwsCode(() => overlayData({ lowers: ['/l', ''] }), 'ERR_OVL_BAD_PATH');
+  throwsCode(() => overlayData({ lowers: ['/l'], dataOnlyLowers: [''] }), 'ERR_OVL_BAD_PATH');
+  throwsCode(() => overlayData({ lowers: ['/l\0'] }), 'ERR_OVL_BAD_PATH');
+});
+data.run();
+
+const options = suite('overlayOptionList / parseExtraOption');
+options('bad enum values are refused with the key', () => {
+  for (const [o, key] of [
+    [{ metacopy: 'yes' }, 'metacopy'],
+    [{ index: 1 }, 'index'],
+    [{ redirectDir: 'always' }, 'redirect_dir'],
+    [{ xino: 'true' }, 'xino'],
+  ] as const) {
+    const e = throwsCode(() => overlayOptionList(o as never), 'ERR_OVL_BAD_OPTION');
+    assert.is(e.option, key);
+  }
+});
+options('extra entries: key, key=value, escaped commas', () => {
+  assert.equal(parseExtraOption('volatile'), { key: 'volatile' });
+  assert.equal(parseExtraOption('uuid=off'), { key: 'uuid', value: 'off' });
+  assert.equal(parseExtraOption('x=a\\,b'), { key: 'x', value: 'a\\,b' });
+});
+options('extra entries that would change the stack or smuggle options are refused', () => {
+  for (const bad of [
+    'lowerdir=/x',
+    'upperdir=/u',
+    'workdir=/w',
+    'context=x',
+    'lowerdir+=/x',
+    '',
+    '=v',
+    'a,b',
+    'x=1,y=2',
+    'x=a\\\\,b',
+  ]) {
+    throwsCode(() => parseExtraOption(bad), 'ERR_OVL_BAD_OPTION');
+  }
+});
+options.run();

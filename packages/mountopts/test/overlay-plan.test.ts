@@ -1,0 +1,430 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  FSCONFIG_VALUE_MAX,
+  type FsconfigStep,
+  fillFdPlaceholders,
+  type MountCallStep,
+  type PlanOverlayOptions,
+  planOverlayMount,
+} from '../src/index.js';
+import { hexId, STORE, throwsCode } from './helpers.js';
+import { kernelParseOverlayData } from './kernel-parser.js';
+
+const mountStep = (p: { steps: unknown[] }) => p.steps[0] as MountCallStep;
+const layers = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
+
+const basic = suite('planOverlayMount: absolute');
+basic('a small stack is one mount(2) with absolute, escaped paths', () => {
+  const plan = planOverlayMount({
+    target: '/m',
+    lowers: ['/l1', '/l:2'],
+    upper: '/u',
+    work: '/w',
+    label: 'x_t',
+    options: { metacopy: 'on' },
+  });
+  const data = 'lowerdir=/l1:/l\\:2,upperdir=/u,workdir=/w,metacopy=on,context="x_t"';
+  assert.equal(plan, {
+    strategy: 'absolute',
+    pageSize: 4096,
+    dataBytes: data.length,
+    steps: [{ kind: 'mount', source: 'overlay', target: '/m', fstype: 'overlay', flags: 0, data }],
+  });
+});
+basic('dataBytes counts UTF-8 bytes', () => {
+  const plan = planOverlayMount({ target: '/m', lowers: ['/é'] });
+  assert.is(mountStep(plan).data, 'lowerdir=/é');
+  assert.is(plan.dataBytes, 12);
+});
+basic('source can be set', () => {
+  assert.is(mountStep(planOverlayMount({ target: '/m', lowers: ['/a'], source: 'ovl-x' })).source, 'ovl-x');
+});
+basic.run();
+
+const refuse = suite('planOverlayMount: refusals');
+refuse('paths and layouts the kernel refuses', () => {
+  throwsCode(() => planOverlayMount({ target: '/m', lowers: [] }), 'ERR_OVL_BAD_OPTION');
+  throwsCode(() => planOverlayMount({ target: '/m', lowers: ['rel'] }), 'ERR_OVL_BAD_PATH');
+  throwsCode(() => planOverlayMount({ target: 'm', lowers: ['/a'] }), 'ERR_OVL_BAD_PATH');
+  throwsCode(() => planOverlayMount({ target: '/m', lowers: ['/a', ''] }), 'ERR_OVL_BAD_PATH');
+  throwsCode(() => planOverlayMount({ target: '/m', lowers: ['/a'], upper: '/u' }), 'ERR_OVL_BAD_OPTION');
+  throwsCode(
+    () => planOverlayMount({ target: '/m', lowers: ['/a'], upper: 'u', work: '/w' }),
+    'ERR_OVL_BAD_PATH',
+  );
+  throwsCode(() => planOverlayMount({ target: '/m', lowers: ['/a'], label: 'a"b' }), 'ERR_OVL_BAD_OPTION');
+  throwsCode(() => planOverlayMount({ target: '/m', lowers: ['/a'], pageSize: 4000 }), 'ERR_OVL_BAD_OPTION');
+  throwsCode(
+    () => planOverlayMount({ target: '/m', lowers: ['/a'], strategy: 'bogus' as never }),
+    'ERR_OVL_BAD_OPTION',
+  );
+});
+refuse('links must be parallel to lowers and stay inside the home', () => {
+  const base = { target: '/m', lowers: ['/a', '/b'] };
+  throwsCode(
+    () => planOverlayMount({ ...base, links: { home: '/s', names: ['l/A'] } }),
+    'ERR_OVL_BAD_OPTION',
+  );
+  throwsCode(
+    () => planOverlayMount({ ...base, links: { home: '/s', names: ['l/A', '../x'] } }),
+    'ERR_OVL_BAD_PATH',
+  );
+  throwsCode(
+    () => planOverlayMount({ ...base, links: { home: '/s', names: ['l/A', '/abs'] } }),
+    'ERR_OVL_BAD_PATH',
+  );
+  throwsCode(
+    () => planOverlayMount({ ...base, links: { home: 's', names: ['l/A', 'l/B'] } }),
+    'ERR_OVL_BAD_PATH',
+  );
+});
+refuse.run();
+
+const depth = suite('planOverlayMount: depth');
+depth('500 lowers plan, 501 are ERR_OVL_MAX_DEPTH (data-only layers count)', () => {
+  const l = layers(500, (i) => `/l/${i}`);
+  assert.is(planOverlayMount({ target: '/m', lowers: l }).steps.length, 1);
+  const e = throwsCode(() => planOverlayMount({ target: '/m', lowers: [...l, '/x'] }), 'ERR_OVL_MAX_DEPTH');
+  assert.is(e.depth, 501);
+  assert.is(e.maxDepth, 500);
+  throwsCode(
+    () => planOverlayMount({ target: '/m', lowers: l, dataOnlyLowers: ['/d'] }),
+    'ERR_OVL_MAX_DEPTH',
+  );
+});
+depth('the limit is configurable', () => {
+  const l = layers(11, (i) => `/l/${i}`);
+  throwsCode(() => planOverlayMount({ target: '/m', lowers: l, maxDepth: 10 }), 'ERR_OVL_MAX_DEPTH');
+  assert.ok(planOverlayMount({ target: '/m', lowers: l, maxDepth: 11 }));
+});
+depth.run();
+
+// One lower whose path makes the absolute data exactly `bytes` long: "lowerdir=" + path.
+const lowerOfDataLength = (bytes: number) => `/${'x'.repeat(bytes - 'lowerdir=/'.length)}`;
+
+const page = suite('planOverlayMount: page-size boundary');
+for (const pageSize of [4096, 16384, 65536]) {
+  page(`${pageSize}: data of pageSize − 1 bytes goes absolute`, () => {
+    const plan = planOverlayMount({ target: '/m', lowers: [lowerOfDataLength(pageSize - 1)], pageSize });
+    assert.is(plan.strategy, 'absolute');
+    assert.is(plan.dataBytes, pageSize - 1);
+    assert.is(Buffer.byteLength(mountStep(plan).data), pageSize - 1);
+  });
+  for (const bytes of [pageSize, pageSize + 1]) {
+    page(
+      `${pageSize}: data of ${bytes - pageSize === 0 ? 'pageSize' : 'pageSize + 1'} bytes is never emitted`,
+      () => {
+        const lowers = [lowerOfDataLength(bytes)];
+        const e = throwsCode(
+          () => planOverlayMount({ target: '/m', lowers, pageSize, strategy: 'absolute' }),
+          'ERR_OVL_DATA_TOO_LONG',
+        );
+        assert.is(e.dataBytes, bytes);
+        assert.is(e.pageSize, pageSize);
+        const plan = planOverlayMount({ target: '/m', lowers, pageSize });
+        assert.is(plan.strategy, 'fd-relative');
+        assert.ok(plan.dataBytes < pageSize);
+      },
+    );
+  }
+  page(`${pageSize}: a multi-byte character straddling the boundary counts as bytes`, () => {
+    const path = `${lowerOfDataLength(pageSize - 2)}é`; // pageSize − 2 + 2 bytes = pageSize
+    assert.is(planOverlayMount({ target: '/m', lowers: [path], pageSize }).strategy, 'fd-relative');
+  });
+}
+page.run();
+
+const auto = suite('planOverlayMount: auto order');
+const deep = layers(80, (i) => `${STORE}/${hexId(i)}/diff`);
+const me = `${STORE}/${hexId(999)}`;
+const deepOpts: PlanOverlayOptions = {
+  target: `${me}/merged`,
+  lowers: deep,
+  upper: `${me}/diff`,
+  work: `${me}/work`,
+};
+auto('too long for absolute, no lowerdir+: fd-relative', () => {
+  const plan = planOverlayMount(deepOpts);
+  assert.is(plan.strategy, 'fd-relative');
+  const step = mountStep(plan);
+  assert.is(step.cwd, '/proc/self/fd');
+  assert.equal(step.openDirs, deep);
+  assert.is(step.target, `${me}/merged`);
+  const filled = fillFdPlaceholders(
+    step.data,
+    deep.map((_, i) => i + 3),
+  );
+  const view = kernelParseOverlayData(filled);
+  assert.equal(
+    view.lowers,
+    deep.map((_, i) => String(i + 3)),
+  );
+  assert.is(view.upper, `${me}/diff`);
+  assert.ok(Buffer.byteLength(filled) <= plan.dataBytes);
+});
+auto('kernel.lowerdirPlus: fsconfig with one lowerdir+ per layer, in order', () => {
+  const plan = planOverlayMount({ ...deepOpts, kernel: { lowerdirPlus: true }, label: 's0:c1,c2' });
+  assert.is(plan.strategy, 'fsconfig');
+  assert.is(plan.dataBytes, 0);
+  const step = plan.steps[0] as FsconfigStep;
+  assert.equal(step.params, [
+    ...deep.map((value) => ({ type: 'string', key: 'lowerdir+', value })),
+    { type: 'string', key: 'upperdir', value: `${me}/diff` },
+    { type: 'string', key: 'workdir', value: `${me}/work` },
+    { type: 'string', key: 'context', value: 's0:c1,c2' },
+  ]);
+  assert.is(step.cwd, undefined);
+});
+auto('absolute still wins when it fits, even with lowerdir+', () => {
+  assert.is(
+    planOverlayMount({ target: '/m', lowers: ['/a'], kernel: { lowerdirPlus: true } }).strategy,
+    'absolute',
+  );
+});
+auto('fd-relative too long (long upper/work), links given: link-relative', () => {
+  const home = `/${'h'.repeat(2050)}`;
+  const plan = planOverlayMount({
+    target: `${home}/c/merged`,
+    lowers: layers(3, (i) => `${home}/${i}/diff`),
+    upper: `${home}/c/diff`,
+    work: `${home}/c/work`,
+    links: { home, names: ['l/A', 'l/B', 'l/C'] },
+  });
+  assert.is(plan.strategy, 'link-relative');
+  const step = mountStep(plan);
+  assert.is(step.data, 'lowerdir=l/A:l/B:l/C,upperdir=c/diff,workdir=c/work');
+  assert.is(step.cwd, home);
+  assert.is(step.target, `${home}/c/merged`);
+  assert.is(step.chroot, undefined);
+});
+auto('nothing fits: ERR_OVL_DATA_TOO_LONG with the length and what would shorten it', () => {
+  const home = `/${'h'.repeat(2100)}`;
+  const e = throwsCode(
+    () =>
+      planOverlayMount({
+        target: '/m',
+        lowers: ['/a'],
+        upper: `${home}/diff`,
+        work: `${home}/work`,
+        label: 'x_t',
+      }),
+    'ERR_OVL_DATA_TOO_LONG',
+  );
+  assert.is(e.pageSize, 4096);
+  assert.ok(e.dataBytes! > 4200);
+  assert.match(e.message, 'lowerdirPlus');
+  assert.match(e.message, 'links');
+  assert.match(e.message, 'label');
+});
+auto.run();
+
+const forced = suite('planOverlayMount: forced strategies');
+forced('fd-relative on a small stack', () => {
+  const plan = planOverlayMount({
+    target: '/m',
+    lowers: ['/a', '/b'],
+    dataOnlyLowers: ['/d'],
+    strategy: 'fd-relative',
+  });
+  const step = mountStep(plan);
+  assert.is(step.data, 'lowerdir={{fd:0}}:{{fd:1}}::{{fd:2}}');
+  assert.equal(step.openDirs, ['/a', '/b', '/d']);
+  assert.is(plan.dataBytes, 'lowerdir=0000:0000::0000'.length);
+});
+forced('fd-relative escapes "{" in literal paths so they cannot pose as placeholders', () => {
+  const step = mountStep(
+    planOverlayMount({
+      target: '/m',
+      lowers: ['/a'],
+      upper: '/{{fd:0}}',
+      work: '/w',
+      strategy: 'fd-relative',
+    }),
+  );
+  const filled = fillFdPlaceholders(step.data, [7]);
+  assert.is(kernelParseOverlayData(filled).upper, '/{{fd:0}}');
+  assert.equal(kernelParseOverlayData(filled).lowers, ['7']);
+});
+forced('link-relative without links is a bad option', () => {
+  throwsCode(
+    () => planOverlayMount({ target: '/m', lowers: ['/a'], strategy: 'link-relative' }),
+    'ERR_OVL_BAD_OPTION',
+  );
+});
+forced('link-relative with chroot makes every path relative to the home', () => {
+  const plan = planOverlayMount({
+    target: '/s/c/merged',
+    lowers: ['/s/a/diff'],
+    upper: '/s/c/diff',
+    work: '/s/c/work',
+    dataOnlyLowers: ['/s/d/diff'],
+    links: { home: '/s/', names: ['l/A'], chroot: true },
+    strategy: 'link-relative',
+  });
+  const step = mountStep(plan);
+  assert.equal(
+    { data: step.data, cwd: step.cwd, chroot: step.chroot, target: step.target },
+    {
+      data: 'lowerdir=l/A::d/diff,upperdir=c/diff,workdir=c/work',
+      cwd: '/s/',
+      chroot: true,
+      target: 'c/merged',
+    },
+  );
+});
+forced('link-relative with chroot refuses paths outside the home', () => {
+  const e = throwsCode(
+    () =>
+      planOverlayMount({
+        target: '/m',
+        lowers: ['/s/a'],
+        links: { home: '/s', names: ['l/A'], chroot: true },
+        strategy: 'link-relative',
+      }),
+    'ERR_OVL_BAD_PATH',
+  );
+  assert.is(e.path, '/m');
+});
+forced('absolute when it does not fit is ERR_OVL_DATA_TOO_LONG', () => {
+  throwsCode(() => planOverlayMount({ ...deepOpts, strategy: 'absolute' }), 'ERR_OVL_DATA_TOO_LONG');
+});
+forced.run();
+
+const fsconfig = suite('planOverlayMount: fsconfig values');
+const at = (n: number) => `/${'p'.repeat(n - 1)}`;
+fsconfig(
+  `a value of ${FSCONFIG_VALUE_MAX} bytes goes as a string, ${FSCONFIG_VALUE_MAX + 1} does not`,
+  () => {
+    const ok = planOverlayMount({ target: '/m', lowers: [at(255)], strategy: 'fsconfig' });
+    assert.equal((ok.steps[0] as FsconfigStep).params, [
+      { type: 'string', key: 'lowerdir+', value: at(255) },
+    ]);
+    const e = throwsCode(
+      () => planOverlayMount({ target: '/m', lowers: [at(256)], strategy: 'fsconfig' }),
+      'ERR_OVL_DATA_TOO_LONG',
+    );
+    assert.is(e.path, at(256));
+  },
+);
+fsconfig('a long path goes by its link name, from the home', () => {
+  const plan = planOverlayMount({
+    target: '/m',
+    lowers: ['/short', at(300)],
+    links: { home: '/s', names: ['l/A', 'l/B'] },
+    strategy: 'fsconfig',
+  });
+  const step = plan.steps[0] as FsconfigStep;
+  assert.equal(step.params, [
+    { type: 'string', key: 'lowerdir+', value: '/short' },
+    { type: 'string', key: 'lowerdir+', value: 'l/B' },
+  ]);
+  assert.is(step.cwd, '/s');
+});
+fsconfig('kernel.setFd: long paths go as descriptors; setFd alone enables fsconfig in auto', () => {
+  const plan = planOverlayMount({
+    target: '/m',
+    lowers: [...deep, at(300)],
+    dataOnlyLowers: [at(400)],
+    upper: at(260),
+    work: '/w',
+    kernel: { setFd: true },
+    options: { userxattr: true, index: 'off' },
+  });
+  assert.is(plan.strategy, 'fsconfig');
+  const params = (plan.steps[0] as FsconfigStep).params;
+  assert.equal(params.slice(-6), [
+    { type: 'fd', key: 'lowerdir+', path: at(300) },
+    { type: 'fd', key: 'datadir+', path: at(400) },
+    { type: 'fd', key: 'upperdir', path: at(260) },
+    { type: 'string', key: 'workdir', value: '/w' },
+    { type: 'flag', key: 'userxattr' },
+    { type: 'string', key: 'index', value: 'off' },
+  ]);
+});
+fsconfig.run();
+
+// The numbers behind the README's facts: 64-hex layer IDs under containers/storage's home.
+const facts = suite('planOverlayMount: how many 64-hex layers fit in a 4096-byte page');
+const idLowers = (n: number) => layers(n, (i) => `${STORE}/${hexId(i)}/diff`);
+const storeRelative = (n: number) => layers(n, (i) => `${hexId(i)}/diff`);
+const rw = { upper: `${me}/diff`, work: `${me}/work`, target: `${me}/merged` };
+function largest(make: (n: number) => PlanOverlayOptions): number {
+  let n = 1;
+  while (n <= 500) {
+    try {
+      planOverlayMount(make(n));
+    } catch {
+      break;
+    }
+    n++;
+  }
+  return n - 1;
+}
+facts('absolute paths stop fitting at about 30 layers (36 with upper/work, 38 read-only)', () => {
+  // each lower costs 105 bytes + ':'; "lowerdir=" plus upper and work (105 + 10, 105 + 9) leave room for 36
+  const withUpper = largest((n) => ({ ...rw, lowers: idLowers(n), strategy: 'absolute' }));
+  const readOnly = largest((n) => ({ target: '/m', lowers: idLowers(n), strategy: 'absolute' }));
+  assert.is(withUpper, 36);
+  assert.is(readOnly, 38);
+  assert.ok(withUpper >= 30 && withUpper < 40);
+  // the planner's choice flips right there
+  assert.is(planOverlayMount({ ...rw, lowers: idLowers(36) }).strategy, 'absolute');
+  assert.is(planOverlayMount({ ...rw, lowers: idLowers(37) }).strategy, 'fd-relative');
+});
+facts('store-relative <id>/diff paths stop fitting at about 58 layers (56 with upper/work)', () => {
+  const links = (n: number) => ({ home: STORE, names: storeRelative(n) });
+  const withUpper = largest((n) => ({
+    ...rw,
+    lowers: idLowers(n),
+    links: links(n),
+    strategy: 'link-relative',
+  }));
+  const readOnly = largest((n) => ({
+    target: '/m',
+    lowers: idLowers(n),
+    links: links(n),
+    strategy: 'link-relative',
+  }));
+  assert.is(withUpper, 56);
+  assert.is(readOnly, 58);
+  const plan = planOverlayMount({ ...rw, lowers: idLowers(56), links: links(56), strategy: 'link-relative' });
+  assert.is(mountStep(plan).data.split(',')[1], `upperdir=${hexId(999)}/diff`);
+});
+facts('26-character l/ links: 128 layers fit with room for a label', () => {
+  const names = (n: number) => layers(n, (i) => `l/${i.toString(36).toUpperCase().padStart(26, 'Q')}`);
+  const label = 'system_u:object_r:container_file_t:s0:c123,c456';
+  const plan = planOverlayMount({
+    ...rw,
+    lowers: idLowers(128),
+    links: { home: STORE, names: names(128) },
+    label,
+    strategy: 'link-relative',
+  });
+  assert.ok(plan.dataBytes < 4096);
+  const most = largest((n) => ({
+    ...rw,
+    lowers: idLowers(n),
+    links: { home: STORE, names: names(n) },
+    label,
+    strategy: 'link-relative',
+  }));
+  assert.ok(most >= 128 && most < 140, String(most));
+});
+facts('fd-relative: 500 layers fit; with real descriptor numbers the data is under 2 KB', () => {
+  const plan = planOverlayMount({ ...rw, lowers: idLowers(500) });
+  assert.is(plan.strategy, 'fd-relative');
+  assert.ok(plan.dataBytes < 4096);
+  const filled = fillFdPlaceholders(
+    mountStep(plan).data,
+    layers(500, (i) => i + 3),
+  );
+  assert.ok(Buffer.byteLength(filled) < 2048 + 250, String(Buffer.byteLength(filled)));
+  const readOnly = planOverlayMount({ target: '/m', lowers: idLowers(500) });
+  const roFilled = fillFdPlaceholders(
+    mountStep(readOnly).data,
+    layers(500, (i) => i + 3),
+  );
+  assert.ok(Buffer.byteLength(roFilled) < 2048, String(Buffer.byteLength(roFilled)));
+});
+facts.run();

@@ -1,0 +1,133 @@
+// One entry of a layer tarball as diff writes it: everything the header says, and where the content is.
+// Built from lstat results with fixed, deterministic fields: no user/group names, no atime/ctime, device
+// numbers only on devices, whiteouts in the one shape Docker and containers/storage write.
+import { type BigIntStats, readlinkSync } from 'node:fs';
+import { splitDev } from '@ovl/syscall';
+import { mtimeOf } from '../changes/fs-entry.js';
+import { WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from '../whiteouts.js';
+
+export type LayerEntryType =
+  | 'file'
+  | 'directory'
+  | 'symlink'
+  | 'link'
+  | 'character-device'
+  | 'block-device'
+  | 'fifo';
+
+export interface LayerEntry {
+  /** Path inside the layer, no leading `/` or `./`, no trailing `/` (the writer adds it to directories). */
+  name: string;
+  type: LayerEntryType;
+  /** Permission bits with setuid/setgid/sticky (0o7777). */
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: { sec: number; nsec: number };
+  /** Content bytes (regular files only). */
+  size: number;
+  /** Symlink target, or for 'link' the name of the first entry of the hardlink group. */
+  linkname?: string;
+  devmajor?: number;
+  devminor?: number;
+  /** Extended attributes, sorted by name, written as `SCHILY.xattr.<name>` PAX records. */
+  xattrs?: ReadonlyArray<readonly [string, Buffer]>;
+  /** Where to read a regular file's content. */
+  source?: string;
+}
+
+function typeOf(st: BigIntStats): LayerEntryType | undefined {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'directory';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isCharacterDevice()) return 'character-device';
+  if (st.isBlockDevice()) return 'block-device';
+  if (st.isFIFO()) return 'fifo';
+  return undefined; // sockets are not layer content (GNU tar and Docker skip them too)
+}
+
+/** The entry for `abs` (already lstat-ed), or undefined for sockets. */
+export function entryFromStat(
+  name: string,
+  abs: string,
+  st: BigIntStats,
+  xattrs: LayerEntry['xattrs'],
+): LayerEntry | undefined {
+  const type = typeOf(st);
+  if (!type) return undefined;
+  const entry: LayerEntry = {
+    name,
+    type,
+    mode: Number(st.mode & 0o7777n),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    mtime: mtimeOf(st),
+    size: type === 'file' ? Number(st.size) : 0,
+  };
+  if (xattrs && xattrs.length > 0) entry.xattrs = xattrs;
+  if (type === 'file') entry.source = abs;
+  else if (type === 'symlink') entry.linkname = readlinkSync(abs);
+  else if (type === 'character-device' || type === 'block-device') {
+    const { major, minor } = splitDev(Number(st.rdev));
+    entry.devmajor = major;
+    entry.devminor = minor;
+  }
+  return entry;
+}
+
+/** `dir` + `name` as a layer path ('' is the layer root). */
+export function joinName(dir: string, name: string): string {
+  return dir === '' ? name : `${dir}/${name}`;
+}
+
+/**
+ * The whiteout that deletes `name` in `dir`: an empty regular file `.wh.<name>`, mode 0, owned by 0:0,
+ * as Docker and containers/storage write them; `mtime` is the deletion's time as far as it is known.
+ */
+export function whiteoutEntry(dir: string, name: string, mtime: LayerEntry['mtime']): LayerEntry {
+  return {
+    name: joinName(dir, WHITEOUT_PREFIX + name),
+    type: 'file',
+    mode: 0,
+    uid: 0,
+    gid: 0,
+    mtime,
+    size: 0,
+  };
+}
+
+/**
+ * The opaque marker of directory entry `dir`: an empty regular file carrying the directory's permission
+ * bits, owner and mtime, as Docker's overlay whiteout converter writes it.
+ */
+export function opaqueEntry(dir: Pick<LayerEntry, 'name' | 'mode' | 'uid' | 'gid' | 'mtime'>): LayerEntry {
+  return {
+    name: joinName(dir.name, WHITEOUT_OPAQUE),
+    type: 'file',
+    mode: dir.mode & 0o777,
+    uid: dir.uid,
+    gid: dir.gid,
+    mtime: dir.mtime,
+    size: 0,
+  };
+}
+
+/**
+ * Turns later members of a hardlink group into 'link' entries naming the first member written, as
+ * GNU tar and Docker do. Only entries written into the same layer count.
+ */
+export class HardlinkTracker {
+  private readonly first = new Map<string, string>();
+
+  apply(entry: LayerEntry, st: BigIntStats): LayerEntry {
+    if (st.nlink < 2n || entry.type === 'directory') return entry;
+    const key = `${st.dev}:${st.ino}`;
+    const target = this.first.get(key);
+    if (target === undefined) {
+      this.first.set(key, entry.name);
+      return entry;
+    }
+    const { source: _source, ...rest } = entry;
+    return { ...rest, type: 'link', size: 0, linkname: target, devmajor: undefined, devminor: undefined };
+  }
+}

@@ -1,0 +1,206 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { AufsStore } from '@ovl/store';
+import { MNT_DETACH, nativeSyscalls, type Syscalls } from '@ovl/syscall';
+import { type Change, changes as tarChanges, diff as tarDiff } from '@ovl/tar';
+import { applyStaged } from './apply-staged.js';
+import { probeDirperm1 } from './dirperm1.js';
+import type { CreateOptions, Driver, GetOptions } from './driver-types.js';
+import { AufsError } from './errors.js';
+import { mountAufsStack, unmountAufs } from './mount.js';
+import { stagingPath } from './staging-name.js';
+import { assertAufsSupported } from './support.js';
+import { treeSize } from './tree-size.js';
+
+export interface AufsDriverOptions {
+  /** the mount layer; default the real kernel. Tests pass @ovl/syscall's createRecordingSyscalls(). */
+  syscalls?: Syscalls;
+  /** skip `modprobe aufs` and the /proc/filesystems check (tests with recorded syscalls) */
+  assumeSupported?: boolean;
+  /** where the support check reads the file-system list (default /proc/filesystems) */
+  procFilesystems?: string;
+  /** the xino file every mount names (default `/dev/shm/aufs.xino`, as Docker) */
+  xino?: string;
+  /** add `dirperm1`; 'auto' (default) probes the running aufs once at init with a throw-away mount */
+  dirperm1?: boolean | 'auto';
+  /** page size the mount data must fit (default: the running kernel's, from `syscalls`) */
+  pageSize?: number;
+  /** deepest stack, layer plus parents (default 127, aufs's usual CONFIG_AUFS_BRANCH_MAX_127) */
+  maxDepth?: number;
+}
+
+/**
+ * Docker's aufs graph driver on @ovl/store's aufs layout (`layers/<id>`, `diff/<id>`, `mnt/<id>`). Only
+ * layers with parents are mounted; a base layer's `get` returns its diff dir. Every mount call goes through
+ * the injected Syscalls, so the driver runs against a recorder on kernels without aufs.
+ */
+export class AufsDriver implements Driver {
+  readonly name = 'aufs';
+
+  private constructor(
+    readonly store: AufsStore,
+    private readonly syscalls: Syscalls,
+    private readonly xino: string | undefined,
+    readonly dirperm1: boolean,
+    private readonly pageSize: number,
+  ) {}
+
+  get home(): string {
+    return this.store.home;
+  }
+
+  /**
+   * Checks that the kernel has aufs (ERR_OVL_NOT_SUPPORTED otherwise), opens the layout and lets the store
+   * repair what a crash left: half-removed or half-created layers, stale staging dirs, mounts nobody holds.
+   */
+  static async init(home: string, options: AufsDriverOptions = {}): Promise<AufsDriver> {
+    if (!options.assumeSupported) await assertAufsSupported({ procFilesystems: options.procFilesystems });
+    const syscalls = options.syscalls ?? nativeSyscalls;
+    const store = await AufsStore.open(home, {
+      maxDepth: options.maxDepth,
+      unmount: (p) => syscalls.umount2(p, MNT_DETACH),
+    });
+    const dirperm1 =
+      options.dirperm1 === undefined || options.dirperm1 === 'auto'
+        ? await probeDirperm1(join(store.home, 'mnt'), syscalls)
+        : options.dirperm1;
+    const pageSize = options.pageSize ?? syscalls.getPageSize();
+    return new AufsDriver(store, syscalls, options.xino, dirperm1, pageSize);
+  }
+
+  async create(id: string, parent?: string, _opts?: CreateOptions): Promise<void> {
+    await this.store.create(id, parent === '' ? undefined : parent);
+  }
+
+  createReadWrite(id: string, parent?: string, opts?: CreateOptions): Promise<void> {
+    return this.create(id, parent, opts);
+  }
+
+  exists(id: string): Promise<boolean> {
+    return this.store.exists(id);
+  }
+
+  /** Unmounts the layer if mounted, then the store renames its files out of sight and deletes them. */
+  async remove(id: string): Promise<void> {
+    const layer = await this.store.layer(id);
+    if (this.syscalls.isMountpoint(layer.mnt)) unmountAufs(this.syscalls, layer.mnt, id);
+    await this.store.remove(id);
+  }
+
+  /**
+   * The layer's root: its diff dir for a base layer, else `mnt/<id>` with the aufs stack mounted there by the
+   * first `get` (later ones only count).
+   */
+  async get(id: string, opts: GetOptions = {}): Promise<string> {
+    const layer = await this.store.layer(id);
+    await this.store.refs.acquire(id, async () => {
+      if (layer.parents.length === 0 || this.syscalls.isMountpoint(layer.mnt)) return;
+      await mkdir(layer.mnt, { recursive: true, mode: 0o755 });
+      await mountAufsStack({
+        target: layer.mnt,
+        rw: layer.diff,
+        ro: layer.parents.map((p) => this.store.paths(p).diff),
+        label: opts.mountLabel || undefined,
+        dirperm1: this.dirperm1,
+        xino: this.xino,
+        pageSize: this.pageSize,
+        syscalls: this.syscalls,
+      });
+    });
+    return layer.parents.length === 0 ? layer.diff : layer.mnt;
+  }
+
+  /** Drops one reference; the last one unmounts. */
+  async put(id: string): Promise<void> {
+    const layer = await this.store.layer(id);
+    if ((await this.store.refs.count(id)) === 0 && !this.syscalls.isMountpoint(layer.mnt)) {
+      throw new AufsError('ERR_OVL_NOT_MOUNTED', `layer ${id} is not held by get(); nothing to put`, { id });
+    }
+    await this.store.refs.release(id, async () => {
+      if (this.syscalls.isMountpoint(layer.mnt)) unmountAufs(this.syscalls, layer.mnt, id);
+    });
+  }
+
+  async status(): Promise<Array<[string, string]>> {
+    let backing = 'unknown';
+    try {
+      backing = this.syscalls.statfs(this.home).fsName;
+    } catch {}
+    return [
+      ['Root Dir', this.home],
+      ['Backing Filesystem', backing],
+      ['Dirs', String((await this.store.list()).length)],
+      ['Dirperm1 Supported', String(this.dirperm1)],
+    ];
+  }
+
+  async metadata(id: string): Promise<Record<string, string>> {
+    const layer = await this.store.layer(id);
+    return {
+      DiffDir: layer.diff,
+      MergedDir: layer.parents.length > 0 ? layer.mnt : layer.diff,
+      LowerDir: layer.parents.map((p) => this.store.paths(p).diff).join(':'),
+      Parents: layer.parents.join(','),
+    };
+  }
+
+  /** Unmounts every mounted layer of this store, whoever mounted it, and forgets their references. */
+  async cleanup(): Promise<void> {
+    const failures: unknown[] = [];
+    for (const id of await this.store.list()) {
+      const mnt = this.store.paths(id).mnt;
+      if (!this.syscalls.isMountpoint(mnt)) continue;
+      try {
+        unmountAufs(this.syscalls, mnt, id);
+        await this.store.refs.clear(id);
+      } catch (err) {
+        failures.push(err);
+      }
+    }
+    if (failures.length > 0) {
+      throw new AufsError(
+        'ERR_OVL_UNMOUNT_FAILED',
+        `${failures.length} aufs mount(s) could not be unmounted; stop the processes using them and retry cleanup`,
+        { cause: new AggregateError(failures) },
+      );
+    }
+  }
+
+  /**
+   * The layer as a tar: its diff dir as it is, `.wh.` whiteouts and `.wh..wh..opq` included, aufs's own
+   * `.wh..wh.*` metadata left out. `parent` is ignored: an aufs diff dir already is the delta.
+   */
+  diff(id: string, _parent?: string): Readable {
+    const p = this.store.paths(id);
+    if (!existsSync(p.layersFile)) {
+      // the same failure store.layer() reports, thrown synchronously because diff returns a stream
+      throw Object.assign(new Error(`layer ${id} does not exist in ${this.home}`), {
+        code: 'ERR_OVL_LAYER_NOT_FOUND',
+      });
+    }
+    return tarDiff({ upper: p.diff, format: 'aufs' });
+  }
+
+  /** Applies a layer tar into the diff dir (whiteouts kept as `.wh.` files); returns the layer's size. */
+  async applyDiff(id: string, _parent: string | undefined, layer: Readable): Promise<number> {
+    const p = await this.store.layer(id);
+    await applyStaged(layer, p.diff, stagingPath(join(this.home, 'diff'), `apply-${id}`));
+    return this.diffSize(id);
+  }
+
+  async diffSize(id: string, _parent?: string): Promise<number> {
+    return treeSize((await this.store.layer(id)).diff);
+  }
+
+  /** What the layer changes against its parents' diff dirs (aufs whiteouts read as deletions). */
+  async changes(id: string, _parent?: string): Promise<Change[]> {
+    const layer = await this.store.layer(id);
+    return tarChanges(
+      layer.parents.map((p) => this.store.paths(p).diff),
+      layer.diff,
+      { format: 'aufs' },
+    );
+  }
+}

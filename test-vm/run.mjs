@@ -1,0 +1,235 @@
+#!/usr/bin/env node
+// pnpm test:vm — runs the privileged suites on Debian's own kernel (6.1) in a qemu VM and prints their
+// results here. See README.md. Exit codes: 0 all passed, 1 a test or the build failed, 2 bad usage,
+// 77 the VM could not run (no qemu, no kernel package, guest never reached /init, too slow).
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildInitramfs } from './lib/initramfs.mjs';
+import { ensureKernel, VmUnavailableError } from './lib/kernel.mjs';
+import { resolveModules } from './lib/modules.mjs';
+import { boot, findQemu, kvmUsable } from './lib/qemu.mjs';
+
+export const EXIT_PASS = 0;
+export const EXIT_FAIL = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_VM_UNAVAILABLE = 77;
+
+const DEFAULT_SUITES = ['packages/syscall', 'packages/overlay', 'test-vm/guest'];
+// virtio_pci carries the 9p transport; overlay is what we test. Everything else is built in
+// (tmpfs, devtmpfs, the 8250 serial console) in Debian's config.
+const GUEST_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay'];
+
+const here = import.meta.dirname;
+const repo = dirname(here);
+const cache = join(here, 'cache');
+const started = Date.now();
+const since = (t) => `${((Date.now() - t) / 1000).toFixed(1)} s`;
+const log = (msg) => console.log(`[test-vm ${since(started).padStart(7)}] ${msg}`);
+
+function usage() {
+  console.log(`usage: node test-vm/run.mjs [--accel auto|kvm|tcg] [--no-build] [--timeout SECONDS] [SUITE_DIR...]
+  SUITE_DIR  directories (relative to the repo) whose test/*.test.ts run in the guest
+             (default: ${DEFAULT_SUITES.join(' ')})`);
+}
+
+let opts;
+try {
+  opts = parseArgs({
+    allowPositionals: true,
+    options: {
+      accel: { type: 'string', default: process.env.OVL_VM_ACCEL ?? 'auto' },
+      'no-build': { type: 'boolean', default: false },
+      timeout: { type: 'string', default: process.env.OVL_VM_TIMEOUT ?? '540' },
+      memory: { type: 'string', default: process.env.OVL_VM_MEMORY ?? '2048' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+} catch (error) {
+  console.error(error.message);
+  usage();
+  process.exit(EXIT_USAGE);
+}
+if (opts.values.help) {
+  usage();
+  process.exit(EXIT_PASS);
+}
+if (!['auto', 'kvm', 'tcg'].includes(opts.values.accel)) {
+  console.error(`--accel must be auto, kvm or tcg, not ${opts.values.accel}`);
+  process.exit(EXIT_USAGE);
+}
+const suites = opts.positionals.length ? opts.positionals : DEFAULT_SUITES;
+
+function unavailable(message) {
+  log(`VM UNAVAILABLE: ${message}`);
+  log(`exit ${EXIT_VM_UNAVAILABLE} (the privileged suite did NOT run) after ${since(started)}`);
+  process.exit(EXIT_VM_UNAVAILABLE);
+}
+
+/**
+ * The guest reaches host directories read-only over 9p at the same paths: the repo (pnpm's symlinks
+ * then resolve as here), /usr (node's libraries, and tools like tar or getfattr that tests call), and
+ * node's own prefix when it lives elsewhere (nvm). Measured faster than packing node into the
+ * initramfs: the kernel no longer unpacks ~100 MB before /init, and node's pages load on demand.
+ */
+function guestShares() {
+  const paths = new Set([repo, '/usr']);
+  for (const dir of ['/lib', '/lib64']) {
+    if (existsSync(dir) && !lstatSync(dir).isSymbolicLink()) paths.add(dir);
+  }
+  const nodePrefix = dirname(dirname(realpathSync(process.execPath)));
+  if (![...paths].some((p) => !relative(p, nodePrefix).startsWith('..'))) paths.add(nodePrefix);
+  return [...paths].map((path, i) => ({ tag: `share${i}`, path }));
+}
+
+/** Merged-/usr hosts have /lib -> usr/lib; the guest gets the same links so the loader path resolves. */
+function guestLinks() {
+  const links = [];
+  for (const dir of ['/lib', '/lib64']) {
+    if (existsSync(dir) && lstatSync(dir).isSymbolicLink()) links.push([dir, realpathSync(dir).slice(1)]);
+  }
+  return links;
+}
+
+/** test-vm/guest imports @ovl/* like any package; it is no workspace member, so link them here. */
+function linkGuestDependencies() {
+  const dir = join(here, 'guest/node_modules/@ovl');
+  mkdirSync(dir, { recursive: true });
+  for (const name of ['mountopts', 'syscall']) {
+    const link = join(dir, name);
+    rmSync(link, { force: true });
+    symlinkSync(relative(dir, join(repo, 'packages', name)), link);
+  }
+}
+
+function shellQuote(s) {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+async function main() {
+  const qemu = findQemu();
+  if (!qemu)
+    unavailable('qemu-system-x86_64 not found (apt-get install qemu-system-x86, or set OVL_VM_QEMU)');
+  log(`${qemu.version}`);
+
+  let kernel;
+  const tKernel = Date.now();
+  try {
+    kernel = ensureKernel(cache, log);
+  } catch (error) {
+    if (error instanceof VmUnavailableError) unavailable(error.message);
+    throw error;
+  }
+  log(`kernel ${kernel.version} (${kernel.fresh ? `fetched in ${since(tKernel)}` : 'cached'})`);
+
+  if (!opts.values['no-build']) {
+    const tBuild = Date.now();
+    const filters = ['@ovl/mountopts', '@ovl/syscall', '@ovl/overlay'].flatMap((p) => [
+      '--filter',
+      `${p}...`,
+    ]);
+    const build = spawnSync(
+      'pnpm',
+      ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only', ...filters],
+      {
+        cwd: repo,
+        stdio: 'inherit',
+      },
+    );
+    if (build.status !== 0) {
+      log(`build failed (exit ${build.status}); fix it or pass --no-build`);
+      process.exit(EXIT_FAIL);
+    }
+    log(`build done in ${since(tBuild)}`);
+  }
+  linkGuestDependencies();
+
+  const tInitrd = Date.now();
+  const shares = guestShares();
+  const initrd = join(cache, 'initramfs.cpio');
+  mkdirSync(cache, { recursive: true });
+  const modules = resolveModules(kernel.modulesDir, GUEST_MODULES);
+  const env = [
+    `OVL_SHARES=${shellQuote(shares.map((s) => `${s.tag}=${s.path}`).join(' '))}`,
+    `OVL_CWD=${shellQuote(repo)}`,
+    `OVL_COMMAND=${shellQuote(
+      `${shellQuote(process.execPath)} test-vm/guest/run-tests.mjs ${suites.map(shellQuote).join(' ')}`,
+    )}`,
+    'export OVL_VM=1 NO_COLOR=1 FORCE_COLOR=0',
+    '',
+  ].join('\n');
+  buildInitramfs({
+    path: initrd,
+    busybox: process.env.OVL_VM_BUSYBOX ?? '/usr/bin/busybox',
+    init: readFileSync(join(here, 'guest/init.sh'), 'utf8'),
+    env,
+    modules,
+    links: guestLinks(),
+  });
+  log(`initramfs with ${modules.map((m) => m.name).join(', ')} in ${since(tInitrd)}`);
+
+  const timeout = Number(opts.values.timeout);
+  const bootOpts = {
+    qemu: qemu.bin,
+    kernel: kernel.vmlinuz,
+    initrd,
+    append: 'console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off',
+    shares,
+    memoryMiB: Number(opts.values.memory),
+    cpus: Math.min(2, cpus().length),
+    timeout,
+  };
+  let result;
+  let currentSuite;
+  const onLine = (line) => {
+    if (line.startsWith('OVL-VM-RESULT ')) result = JSON.parse(line.slice('OVL-VM-RESULT '.length));
+    const suite = line.match(/^OVL-VM-SUITE (\S+): \d+ test files/)?.[1];
+    if (suite) currentSuite = suite;
+    console.log(line);
+  };
+  const wantKvm = opts.values.accel === 'kvm' || (opts.values.accel === 'auto' && kvmUsable());
+  let run;
+  if (wantKvm) {
+    log('booting with KVM');
+    run = await boot({ ...bootOpts, accel: 'kvm', initTimeout: 20, onLine });
+    if (run.status === 'no-init') {
+      if (opts.values.accel === 'kvm') unavailable('with KVM the guest did not reach /init within 20 s');
+      log('KVM did not reach /init within 20 s (nested virtualization not working?); falling back to TCG');
+      run = undefined;
+    }
+  }
+  if (!run) {
+    log('booting with TCG (software emulation)');
+    run = await boot({ ...bootOpts, accel: 'tcg', initTimeout: 120, onLine });
+  }
+  log(`VM ran ${run.seconds.toFixed(1)} s (reached /init after ${run.initSeconds?.toFixed(1) ?? '-'} s)`);
+  if (run.status === 'no-init')
+    unavailable(`the guest did not reach /init within 120 s\n${run.stderr}\nqemu ${run.args.join(' ')}`);
+  if (run.status === 'timeout' && !currentSuite)
+    unavailable(`the guest did not start the suites within the ${timeout} s limit (TCG too slow?)`);
+  if (run.status === 'timeout') {
+    log(`FAILED: timed out after ${timeout} s while running ${currentSuite}`);
+    process.exit(EXIT_FAIL);
+  }
+  if (!result) {
+    log(`FAILED: the guest stopped without a result line (qemu exit ${run.code})\n${run.stderr}`);
+    process.exit(EXIT_FAIL);
+  }
+  for (const s of result.suites) {
+    const what = s.missing ? 'no test files' : `${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped`;
+    log(`  ${s.dir.padEnd(20)} ${what}${s.missing ? '' : ` (${s.seconds.toFixed(1)} s)`}`);
+  }
+  const ok = result.failed === 0 && result.passed > 0;
+  log(
+    `${result.passed} passed, ${result.failed} failed, ${result.skipped} skipped on ${kernel.version}; ` +
+      `${ok ? 'PASS' : 'FAIL'} in ${since(started)}`,
+  );
+  process.exit(ok ? EXIT_PASS : EXIT_FAIL);
+}
+
+main().catch((error) => {
+  log(`internal error: ${error.stack ?? error}`);
+  process.exit(EXIT_FAIL);
+});

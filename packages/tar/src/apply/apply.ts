@@ -5,7 +5,7 @@
  */
 import { realpathSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { extract as createExtract, type Header } from 'tar-stream';
+import { extract as createExtract, type Extract, type Header } from 'tar-stream';
 import { decompress } from '../decompress.js';
 import { TarError } from '../errors.js';
 import { applyEntry, type EntryBody } from './entry.js';
@@ -70,9 +70,6 @@ export async function applyWith(
       onProgress({ bytes, entries });
     }
   };
-  stream.on('data', (c: Uint8Array) => {
-    bytes += c.length;
-  });
 
   await new Promise<void>((resolve, reject) => {
     let failure: unknown;
@@ -81,7 +78,6 @@ export async function applyWith(
       failure = toTarError(err, lastEntry);
       writer.abort();
       signal?.removeEventListener('abort', onAbort);
-      stream.unpipe(extract as never);
       stream.destroy();
       extract.destroy();
       reject(failure);
@@ -121,7 +117,9 @@ export async function applyWith(
       signal?.removeEventListener('abort', onAbort);
       resolve();
     });
-    stream.pipe(extract as never);
+    feed(stream, extract, (n) => {
+      bytes += n;
+    }).catch(fail);
   });
   return {
     bytes,
@@ -130,6 +128,29 @@ export async function applyWith(
     compression: compression as ApplyResult['compression'],
     warnings: writer.warnings,
   };
+}
+
+/**
+ * Writes the plain tar bytes into tar-stream's extractor, honouring its backpressure. (Node's `pipe`
+ * into a streamx Writable stalls on streams of many tiny chunks; a plain loop does not.)
+ */
+async function feed(source: Readable, extract: Extract, count: (n: number) => void): Promise<void> {
+  for await (const chunk of source) {
+    if (extract.destroyed) return;
+    count((chunk as Uint8Array).length);
+    if (!extract.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const go = () => {
+          extract.off('drain', go);
+          extract.off('close', go);
+          resolve();
+        };
+        extract.on('drain', go);
+        extract.on('close', go);
+      });
+    }
+  }
+  if (!extract.destroyed) extract.end(undefined as never);
 }
 
 function aborted(signal: AbortSignal): TarError {

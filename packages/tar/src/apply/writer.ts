@@ -194,9 +194,9 @@ export class EntryWriter {
     this.dirTimes.push(meta.atime, meta.mtime);
   }
 
-  /** Sets the deferred directory modes and times, deepest last-written first. */
+  /** Sets the deferred directory modes and times, in entry order (a repeated dir entry wins). */
   finishDirectories(): void {
-    for (let i = this.dirs.length - 1; i >= 0; i--) {
+    for (let i = 0; i < this.dirs.length; i++) {
       const abs = this.dirs[i]!;
       // The dir may have been removed or replaced by a later entry: only a real dir gets its metadata
       // (chmod follows symlinks; lutimes does not, but a replaced path is not ours to touch).

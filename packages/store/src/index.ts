@@ -22,4 +22,10 @@ export type { RepairReport } from './overlay-repair.js';
 export { type OverlayLayerPaths, OverlayStore, type OverlayStoreOptions } from './overlay-store.js';
 export { isAlive, type ProcessIdentity, processStartTime, selfIdentity } from './process-identity.js';
 export { type Holder, RefCounts } from './ref-counts.js';
-export { removeLeftovers, removeOutOfSight } from './remove-tree.js';
+export {
+  hiddenName,
+  REMOVING_PREFIX,
+  removeLeftovers,
+  removeOutOfSight,
+  STAGING_PREFIX,
+} from './remove-tree.js';

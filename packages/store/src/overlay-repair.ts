@@ -33,6 +33,26 @@ async function readLink(dir: string): Promise<string | undefined> {
   }
 }
 
+/** A crash inside replaceDiff: roll back to `diff.old` when `diff` is missing, else drop it. */
+async function finishDiffSwap(dir: string): Promise<void> {
+  const old = join(dir, 'diff.old');
+  if (
+    !(await fsp.access(old).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return;
+  if (
+    await fsp.access(join(dir, 'diff')).then(
+      () => true,
+      () => false,
+    )
+  )
+    await fsp.rm(old, { recursive: true });
+  else await fsp.rename(old, join(dir, 'diff'));
+}
+
 /**
  * Brings a store back to a consistent state after crashes: finishes interrupted removals and
  * drops interrupted creations, deletes layer dirs that are not whole, recreates `l/` links from each
@@ -73,6 +93,7 @@ export async function repairOverlayStore(store: OverlayStore): Promise<RepairRep
     if (!isValidLayerId(name)) continue;
     const dir = join(home, name);
     if (!(await fsp.stat(dir)).isDirectory()) continue;
+    await finishDiffSwap(dir);
     const link = await readLink(dir);
     if (link === undefined) {
       if (mountsUnder(dir).length > 0) continue; // still mounted and held: not ours to delete

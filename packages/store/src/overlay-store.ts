@@ -134,12 +134,42 @@ export class OverlayStore {
     };
   }
 
+  /** A `lower` entry as an absolute path: `l/<ID>` entries are relative to this store's home. */
+  absoluteLower(entry: string): string {
+    return entry.startsWith('/') ? entry : join(this.home, entry);
+  }
+
   /** The parents' diff dirs as absolute paths, top first (symlinks in `l/` resolved). */
   async lowerDirs(id: string): Promise<string[]> {
     const { lowers } = await this.layer(id);
     return Promise.all(
-      lowers.map(async (l) => resolve(this.home, 'l', await fsp.readlink(join(this.home, l)))),
+      lowers.map(async (l) => {
+        const abs = this.absoluteLower(l);
+        return resolve(abs, '..', await fsp.readlink(abs));
+      }),
     );
+  }
+
+  /**
+   * Replaces a layer's diff dir with `staged` (a dir built beside it in the same file system).
+   * An empty diff is replaced by one atomic rename. Otherwise the old diff is first renamed to
+   * `diff.old`; repair rolls back to it when a crash hits between the two renames and deletes it after.
+   */
+  async replaceDiff(id: string, staged: string): Promise<void> {
+    const dir = this.dir(id);
+    const diff = join(dir, 'diff');
+    try {
+      await fsp.rename(staged, diff); // rename(2) replaces an empty directory atomically
+    } catch (err) {
+      if (!isErrno(err, 'ENOTEMPTY') && !isErrno(err, 'EEXIST')) throw err;
+      const old = join(dir, 'diff.old');
+      await fsp.rm(old, { recursive: true, force: true });
+      await fsp.rename(diff, old);
+      await fsp.rename(staged, diff);
+      await fsyncDir(dir);
+      await fsp.rm(old, { recursive: true, force: true });
+    }
+    await fsyncDir(dir);
   }
 
   /**
@@ -148,7 +178,11 @@ export class OverlayStore {
    * maxDepth (`ERR_OVL_MAX_DEPTH`). The new diff dir takes the mode and owner of the parent's, so
    * the merged root looks like the parent's root.
    */
-  async create(id: string, parent?: string): Promise<OverlayLayerPaths> {
+  async create(
+    id: string,
+    parent?: string,
+    opts: { parentStore?: OverlayStore } = {},
+  ): Promise<OverlayLayerPaths> {
     const dir = this.dir(id);
     if (await this.exists(id)) {
       throw new StoreError('ERR_OVL_LAYER_EXISTS', `layer ${id} already exists in ${this.home}`, {
@@ -158,8 +192,13 @@ export class OverlayStore {
     let lowers: string[] = [];
     let rootStat: { mode: number; uid: number; gid: number } = { mode: 0o755, uid: 0, gid: 0 };
     if (parent !== undefined) {
-      const p = await this.layer(parent);
-      lowers = [`l/${p.link}`, ...p.lowers];
+      const from = opts.parentStore ?? this;
+      const p = await from.layer(parent);
+      // A parent in another (read-only image) store is named by absolute paths into that store.
+      lowers =
+        from === this
+          ? [`l/${p.link}`, ...p.lowers]
+          : [p.link, ...p.lowers].map((l, i) => (i === 0 ? join(from.home, 'l', l) : from.absoluteLower(l)));
       const st = await fsp.stat(p.diff);
       rootStat = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
     }

@@ -1,0 +1,298 @@
+import { promises as fsp } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { type DriverOptions, type OverlayExtraOptions, parseDriverOptions } from '@ovl/mountopts';
+import { type OverlayLayerPaths, OverlayStore, StoreError } from '@ovl/store';
+import { MNT_DETACH, nativeSyscalls, type Syscalls } from '@ovl/syscall';
+import type { OverlayDriverOptions } from './driver-options.js';
+import type { CreateOptions, Driver, GetOptions } from './driver-types.js';
+import { OverlayError } from './errors.js';
+import { type OverlayKernelFeatures, probeKernelFeatures } from './kernel-features.js';
+import * as diffOps from './layer-diff.js';
+import { type LayerMount, type MountContext, mountLayer } from './mount-layer.js';
+import { checkBackingFs, overlayInKernel, supportsDType } from './support.js';
+
+/** A layer as found in the primary store or one of the read-only image stores. */
+export interface ResolvedLayer {
+  store: OverlayStore;
+  layer: OverlayLayerPaths;
+  readOnly: boolean;
+}
+
+/**
+ * The overlay graph driver: layers in an @ovl/store overlay layout, mounted through
+ * @ovl/mountopts plans run by @ovl/syscall, diffs through @ovl/tar.
+ */
+export class OverlayDriver implements Driver {
+  readonly name = 'overlay';
+  readonly sys: Syscalls;
+  readonly options: DriverOptions;
+  /** mounts made by this driver: layer → strategy that ran */
+  readonly strategies = new Map<string, string>();
+  private readonly held = new Map<string, number>();
+  private lastStrategy = 'none yet';
+
+  private constructor(
+    readonly store: OverlayStore,
+    readonly imageStores: OverlayStore[],
+    readonly features: OverlayKernelFeatures,
+    readonly backingFs: string,
+    readonly dType: boolean,
+    sys: Syscalls,
+    options: DriverOptions,
+    private readonly mountCtx: MountContext,
+  ) {
+    this.sys = sys;
+    this.options = options;
+  }
+
+  /**
+   * Checks the kernel and the backing filesystem, probes overlay's features with test mounts, opens
+   * (and repairs) the store at `home`. Refuses overlay/aufs/zfs/ecryptfs backing filesystems.
+   */
+  static async init(home: string, opts: OverlayDriverOptions = {}): Promise<OverlayDriver> {
+    const sys = opts.syscalls ?? nativeSyscalls;
+    const debug =
+      opts.debug ?? (process.env.OVL_DEBUG ? (m: string) => console.error(`[ovl:overlay] ${m}`) : () => {});
+    const warn = opts.warn ?? ((m: string) => console.warn(m));
+    const options = opts.parsed ?? parseDriverOptions(opts.driverOptions ?? [], 'overlay');
+    if (!options.mountProgram && !options.overrideKernelCheck && !overlayInKernel()) {
+      throw new OverlayError(
+        'ERR_OVL_NOT_SUPPORTED',
+        'the kernel has no overlay filesystem (not in /proc/filesystems after modprobe overlay); load the module or set overlay.mount_program',
+      );
+    }
+    await fsp.mkdir(home, { recursive: true, mode: 0o700 });
+    const st = checkBackingFs(home, sys);
+    const dType = supportsDType(home, st.fsName);
+    if (!dType)
+      warn(
+        `overlay: ${home} (${st.fsName}) has no d_type support; whiteouts may be lost — reformat xfs with ftype=1`,
+      );
+    if (options.size !== undefined && st.fsName !== 'xfs') {
+      throw new OverlayError(
+        'ERR_OVL_NOT_SUPPORTED',
+        `overlay.size needs xfs project quotas, but ${home} is on ${st.fsName}; put the store on xfs mounted with pquota or drop overlay.size`,
+        { path: home },
+      );
+    }
+    const unmount = (p: string) => sys.umount2(p, MNT_DETACH);
+    const storeOpts = { unmount, ...(opts.maxDepth !== undefined ? { maxDepth: opts.maxDepth } : {}) };
+    const store = await OverlayStore.open(home, storeOpts);
+    const imageStores: OverlayStore[] = [];
+    for (const dir of options.imageStores)
+      imageStores.push(await OverlayStore.open(dir, { ...storeOpts, repair: false }));
+    const extra = options.mountOptions.length > 0 ? `,${options.mountOptions.join(',')}` : '';
+    const features = options.mountProgram
+      ? {
+          lowerdirPlus: false,
+          setFd: false,
+          userxattr: false,
+          metacopy: false,
+          redirectDir: false,
+          volatile: false,
+          index: false,
+          nativeDiff: false,
+          nativeDiffReason: 'mount_program is used',
+        }
+      : probeKernelFeatures(sys, join(home, `.tmp-probe-${process.pid}`), extra, options.userxattr ?? false);
+    debug(`features ${JSON.stringify(features)}`);
+    const mountCtx: MountContext = {
+      sys,
+      pageSize: sys.getPageSize(),
+      kernel: { lowerdirPlus: features.lowerdirPlus, setFd: features.setFd },
+      strategy: opts.strategy ?? 'auto',
+      debug,
+    };
+    if (options.mountProgram) mountCtx.mountProgram = options.mountProgram;
+    return new OverlayDriver(store, imageStores, features, st.fsName, dType, sys, options, mountCtx);
+  }
+
+  /** Finds a layer in the primary store, then in the image stores. */
+  async resolve(id: string): Promise<ResolvedLayer> {
+    for (const [i, store] of [this.store, ...this.imageStores].entries()) {
+      if (await store.exists(id)) return { store, layer: await store.layer(id), readOnly: i > 0 };
+    }
+    throw new OverlayError(
+      'ERR_OVL_LAYER_NOT_FOUND',
+      `layer ${id} is in neither ${this.store.home} nor an image store`,
+      {
+        path: id,
+      },
+    );
+  }
+
+  async create(id: string, parent?: string, opts?: CreateOptions): Promise<void> {
+    if (opts?.storageOpt?.size !== undefined) {
+      throw new OverlayError(
+        'ERR_OVL_NOT_SUPPORTED',
+        `size=${opts.storageOpt.size} for ${id}: per-layer quotas are not implemented by this driver yet`,
+        { path: id },
+      );
+    }
+    const from = parent === undefined ? undefined : (await this.resolve(parent)).store;
+    await this.store.create(id, parent, from && from !== this.store ? { parentStore: from } : {});
+  }
+
+  createReadWrite(id: string, parent?: string, opts?: CreateOptions): Promise<void> {
+    return this.create(id, parent, opts);
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return this.resolve(id).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** Absolute lower dirs of a resolved layer, top first. */
+  lowerDirs(r: ResolvedLayer): Promise<string[]> {
+    return r.store.lowerDirs(r.layer.id);
+  }
+
+  /** The parent's ID (from the first lower's l/ link), or undefined for a base layer. */
+  async parentOf(r: ResolvedLayer): Promise<string | undefined> {
+    const [top] = await this.lowerDirs(r);
+    return top === undefined ? undefined : basename(dirname(top));
+  }
+
+  private extraOptions(more: string[] = []): OverlayExtraOptions {
+    const o: OverlayExtraOptions = {};
+    if (this.options.userxattr) o.userxattr = true;
+    if (this.features.index && !this.mountCtx.mountProgram) o.index = 'off';
+    const extra = [...this.options.mountOptions, ...more];
+    if (extra.length > 0) o.extra = extra;
+    return o;
+  }
+
+  async get(id: string, opts: GetOptions = {}): Promise<string> {
+    const r = await this.resolve(id);
+    const { layer } = r;
+    if (layer.lowers.length === 0) return layer.diff; // a base layer is never mounted
+    await this.store.refs.acquire(id, async () => {
+      if (this.sys.isMountpoint(layer.merged)) this.sys.umount2(layer.merged, MNT_DETACH); // stale
+      const resolved = await this.lowerDirs(r);
+      // Lowers as short `<home>/l/<ID>` paths when the chain lives in our store: shorter data for the
+      // absolute strategy, and the same names relative to home for the link-relative one.
+      const relative =
+        r.store === this.store &&
+        !this.mountCtx.mountProgram &&
+        layer.lowers.every((l) => !l.startsWith('/'));
+      const lowers = relative ? layer.lowers.map((l) => join(r.store.home, l)) : resolved;
+      const readOnly = opts.readOnly === true || r.readOnly;
+      const m: LayerMount = {
+        target: layer.merged,
+        home: r.store.home,
+        lowers: readOnly ? [layer.diff, ...lowers] : lowers,
+        options: this.extraOptions(opts.options),
+      };
+      if (relative) m.linkNames = readOnly ? [`${id}/diff`, ...layer.lowers] : layer.lowers;
+      if (!readOnly) {
+        m.upper = layer.diff;
+        m.work = layer.work;
+        // overlay leaves this after a volatile mount and then refuses the next mount of the upper
+        await fsp.rm(join(layer.work, 'work', 'incompat', 'volatile'), { recursive: true, force: true });
+      }
+      if (opts.mountLabel) m.label = opts.mountLabel;
+      const strategy = await mountLayer(this.mountCtx, m);
+      this.strategies.set(id, strategy);
+      this.lastStrategy = strategy;
+    });
+    this.held.set(id, (this.held.get(id) ?? 0) + 1);
+    return layer.merged;
+  }
+
+  async put(id: string): Promise<void> {
+    const r = await this.resolve(id);
+    if (r.layer.lowers.length === 0) return;
+    await this.store.refs.release(id, async () => {
+      if (!this.sys.isMountpoint(r.layer.merged)) return;
+      try {
+        this.sys.umount2(r.layer.merged);
+      } catch {
+        this.sys.umount2(r.layer.merged, MNT_DETACH); // busy: detach, the kernel frees it when unused
+      }
+    });
+    const n = (this.held.get(id) ?? 0) - 1;
+    if (n > 0) this.held.set(id, n);
+    else this.held.delete(id);
+  }
+
+  async remove(id: string): Promise<void> {
+    if (!(await this.store.exists(id))) {
+      // also safe on a half-created layer: the store's remove deletes whatever is there
+      await this.store.remove(id).catch((err) => {
+        if (!(err instanceof StoreError)) throw err;
+      });
+      return;
+    }
+    await this.store.refs.withLock(id, async () => {
+      const merged = join(this.store.home, id, 'merged');
+      if (this.sys.isMountpoint(merged)) this.sys.umount2(merged, MNT_DETACH);
+    });
+    await this.store.remove(id);
+    this.held.delete(id);
+    this.strategies.delete(id);
+  }
+
+  async status(): Promise<Array<[string, string]>> {
+    const f = this.features;
+    return [
+      ['Backing Filesystem', this.backingFs],
+      ['Supports d_type', String(this.dType)],
+      ['Native Overlay Diff', f.nativeDiff ? 'true' : `false (${f.nativeDiffReason ?? 'unknown'})`],
+      ['Using metacopy', 'false'],
+      ['Kernel lowerdir+', String(f.lowerdirPlus)],
+      ['Kernel FSCONFIG_SET_FD', String(f.setFd)],
+      ['Supports userxattr', String(f.userxattr)],
+      ['Supports volatile', String(f.volatile)],
+      [
+        'Mount strategy',
+        this.mountCtx.mountProgram ? `mount_program ${this.mountCtx.mountProgram}` : this.mountCtx.strategy,
+      ],
+      ['Last mount strategy', this.lastStrategy],
+      ['Max depth', String(this.store.maxDepth)],
+      ['Page size', String(this.mountCtx.pageSize)],
+      ['Image stores', this.imageStores.map((s) => s.home).join(',') || 'none'],
+      ['Layers', String((await this.store.list()).length)],
+    ];
+  }
+
+  async metadata(id: string): Promise<Record<string, string>> {
+    const r = await this.resolve(id);
+    const meta: Record<string, string> = {
+      WorkDir: r.layer.work,
+      MergedDir: r.layer.merged,
+      UpperDir: r.layer.diff,
+    };
+    const lowers = await this.lowerDirs(r);
+    if (lowers.length > 0) meta.LowerDir = lowers.join(':');
+    return meta;
+  }
+
+  /** Drops this process's references (unmounting at zero) and clears stale mounts. */
+  async cleanup(): Promise<void> {
+    for (const [id, n] of [...this.held]) for (let i = 0; i < n; i++) await this.put(id).catch(() => {});
+    await this.store.repair();
+  }
+
+  diff(id: string, parent?: string): Readable {
+    return diffOps.diff(this, id, parent);
+  }
+
+  applyDiff(
+    id: string,
+    parent: string | undefined,
+    layer: Readable | AsyncIterable<Uint8Array>,
+  ): Promise<number> {
+    return diffOps.applyDiff(this, id, parent, layer);
+  }
+
+  changes(id: string, parent?: string) {
+    return diffOps.changes(this, id, parent);
+  }
+
+  diffSize(id: string, parent?: string): Promise<number> {
+    return diffOps.diffSize(this, id, parent);
+  }
+}

@@ -38,7 +38,10 @@ export interface MountCallStep {
   /**
    * fd-relative: directories the child opens with O_PATH|O_DIRECTORY, in order. `data` then holds
    * the placeholder `{{fd:N}}` for the descriptor number of openDirs[N]; the executor substitutes
-   * the numbers and mounts with cwd `/proc/self/fd`.
+   * the numbers and mounts with cwd `/proc/self/fd`. The planner measured each placeholder as the widest
+   * number below `openDirs.length + FD_HEADROOM` (1024), so every substituted descriptor must be below that
+   * bound; `fillFdPlaceholders(data, fds)` does the substitution. Literal paths in such data have `{`
+   * escaped, so only real placeholders match.
    */
   openDirs?: string[];
 }

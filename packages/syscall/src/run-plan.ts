@@ -10,6 +10,7 @@ import { MNT_DETACH, MS_MOVE, MS_REMOUNT } from './constants.js';
 import { SyscallError } from './errors.js';
 import { umount2 } from './mount.js';
 import { runOnMountThread } from './mount-thread-client.js';
+import { tooManyLayersHint } from './overlay-limits.js';
 import type { HelperReply, HelperRequest } from './plan-helper.js';
 import { siblingScript } from './sibling-script.js';
 import { describeStep, execStep, openPathDirs } from './step-exec.js';
@@ -63,9 +64,10 @@ function stepError(e: unknown, plan: MountPlan, i: number, undone: string[]): Sy
   }`;
   const se = e as Partial<SyscallError>;
   const errno = typeof se.errno === 'number' ? se.errno : -22;
+  const depth = se.code === 'EINVAL' ? tooManyLayersHint(step) : '';
   // The inner message already carries its own hint; keep it as the whole text.
   return new SyscallError(errno, se.syscall ?? step.kind, se.path ?? step.target, {
-    what,
+    what: depth ? `${depth}. ${what}` : what,
     hint: '',
     step: i,
     cause: e,

@@ -1,7 +1,17 @@
 // Test helpers for the diff and changes suites: temp trees, overlay-style whiteouts, and reading a tar
 // stream back into plain entry records (through tar-stream's extractor).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -110,4 +120,65 @@ export function summary(records: TarRecord[]): string[] {
 
 export function run(cmd: string, args: string[], opts: { cwd?: string; input?: Buffer } = {}): Buffer {
   return execFileSync(cmd, args, { cwd: opts.cwd, input: opts.input, maxBuffer: 1 << 30 });
+}
+
+/**
+ * A lower tree and a new tree made from a copy of it (cp -a keeps nanosecond mtimes), then changed:
+ * content, mode, xattr and symlink-target modifications, a touched directory, deletes, adds, and a
+ * directory replaced wholesale. Returns the two roots.
+ */
+export function naiveFixture(): { lower: string; tree: string } {
+  const lower = tempDir('nl');
+  const parent = tempDir('nt');
+  const tree = join(parent, 'tree');
+  build(lower, {
+    'etc/conf': 'v1',
+    'etc/mode': 'm',
+    'etc/attr': 'a',
+    'etc/same': 'same',
+    'etc/touched/child': 'c',
+    'usr/gone': 'g',
+    'usr/keep': 'k',
+    'r/old1': '1',
+    'r/old2': '2',
+  });
+  symlinkSync('target-a', join(lower, 'etc/link'));
+  for (const f of [
+    'etc/conf',
+    'etc/mode',
+    'etc/attr',
+    'etc/same',
+    'usr/gone',
+    'usr/keep',
+    'r/old1',
+    'r/old2',
+  ])
+    chmodSync(join(lower, f), 0o644);
+  for (const d of ['etc', 'etc/touched', 'usr', 'r']) {
+    chmodSync(join(lower, d), 0o755);
+    utimesSync(join(lower, d), 1000, 1000);
+  }
+  execFileSync('cp', ['-a', lower, tree]);
+  writeFileSync(join(tree, 'etc/conf'), 'v2'); // same size, new mtime
+  utimesSync(join(tree, 'etc/conf'), 3000, 3000); // file-system clocks are coarse: make the mtime differ
+  chmodSync(join(tree, 'etc/mode'), 0o600);
+  setXattr(join(tree, 'etc/attr'), 'user.k', 'v');
+  // Same length and mtime: only the target tells.
+  const st = lstatSync(join(lower, 'etc/link'));
+  rmSync(join(tree, 'etc/link'));
+  symlinkSync('target-b', join(tree, 'etc/link'));
+  lutimesSync(join(tree, 'etc/link'), st.atime, st.mtime);
+  utimesSync(join(tree, 'etc/touched'), 2000, 2000); // mtime alone: not a change
+  rmSync(join(tree, 'usr/gone'));
+  build(tree, { 'opt/new/file': 'nnn' });
+  rmSync(join(tree, 'r'), { recursive: true });
+  build(tree, { 'r/fresh': 'f' });
+  chmodSync(join(tree, 'r'), 0o755);
+  for (const f of ['opt/new/file', 'r/fresh']) chmodSync(join(tree, f), 0o644);
+  for (const d of ['opt', 'opt/new']) chmodSync(join(tree, d), 0o755);
+  return { lower, tree };
+}
+
+function setXattr(path: string, name: string, value: string): void {
+  lsetxattr(path, name, value);
 }

@@ -37,6 +37,11 @@ export function treeChanges(
   const view = new LowerView(lowers, options.lowerFormat ?? 'overlay', options.userxattr ?? false);
   const userxattr = options.userxattr ?? false;
   const out: Array<Change & { keep: boolean }> = [];
+  let kept = 0; // changes recorded so far (placeholders of unchanged directories not counted)
+  const push = (path: string, kind: ChangeKind) => {
+    out.push({ path, kind, keep: true });
+    kept++;
+  };
   const replacedDirs = new Set<string>();
 
   const changed = (oldHit: LowerHit, abs: string, st: BigIntStats): boolean => {
@@ -52,7 +57,7 @@ export function treeChanges(
     old: Map<string, LowerHit> | undefined,
     self: boolean,
   ) => {
-    const start = out.length;
+    const keptBefore = kept;
     // A placeholder for this directory, kept only if something inside changes and it is not recorded.
     const slot = { path, kind: 'modify' as ChangeKind, keep: false };
     if (!self && path !== '/') out.push(slot);
@@ -67,12 +72,12 @@ export function treeChanges(
       const oldHit = old?.get(name);
       let recorded = false;
       if (!oldHit) {
-        out.push({ path: childPath, kind: 'add', keep: true });
+        push(childPath, 'add');
         recorded = true;
       } else {
         gone.delete(name);
         if (changed(oldHit, childAbs, st)) {
-          out.push({ path: childPath, kind: 'modify', keep: true });
+          push(childPath, 'modify');
           recorded = true;
         }
       }
@@ -81,9 +86,12 @@ export function treeChanges(
         visit(childAbs, childRel, childPath, oldKids, recorded);
       }
     }
-    for (const name of gone) out.push({ path: childOf(path, name), kind: 'delete', keep: true });
+    for (const name of gone) push(childOf(path, name), 'delete');
     if (old && old.size > 0 && gone.size === old.size) replacedDirs.add(path);
-    if (out.length > start + (slot === out[start] ? 1 : 0)) slot.keep = true;
+    if (kept > keptBefore && !self && path !== '/') {
+      slot.keep = true;
+      kept++;
+    }
   };
 
   visit(tree, '', '/', view.children(''), true);

@@ -49,7 +49,7 @@ export function applyEntry(
     return;
   }
 
-  const type = header.type ?? 'file';
+  const type: string = header.type ?? 'unknown';
   if (rel === '' && type !== 'directory') {
     throw new TarError('ERR_OVL_UNSAFE_PATH', `entry '${entry}' (${type}) would replace the target itself`, {
       entry,

@@ -61,7 +61,13 @@ export function applyWhiteout(
 /** `<dir>/.wh..wh..opq`: `<dir>` hides everything the layers below put in it. */
 export function applyOpaque(w: EntryWriter, dir: string, entry: string, userxattr: boolean): void {
   if (w.format === 'overlay') {
-    const real = w.resolver.resolveDir(dir, true, entry)!;
+    let real: string;
+    try {
+      real = w.resolver.resolveDir(dir, true, entry)!;
+    } catch (err) {
+      if (isNotDir(err)) return; // the dir is itself whited out by this layer: nothing to mark
+      throw err;
+    }
     const abs = w.resolver.abs(real);
     try {
       w.sys.lsetxattr(abs, opaqueXattrName(userxattr), Buffer.from('y'));

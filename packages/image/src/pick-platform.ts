@@ -5,6 +5,7 @@ import { formatPlatform, hostPlatform, type Platform, parsePlatform, platformRan
 /**
  * Chooses the manifest to use: the best platform match for `wanted` (default: this machine), as containerd
  * orders them. A manifest that names no platform at all (hand-made images) runs anywhere, after real matches.
+ * A `ref` that leads to a single manifest is used as is unless a platform was asked for explicitly.
  */
 export function pickPlatform(
   candidates: ManifestCandidate[],
@@ -12,6 +13,14 @@ export function pickPlatform(
   location: string,
   ref: string | undefined,
 ): ManifestCandidate {
+  // A ref naming exactly one manifest, with no platform asked for, is taken as the user's explicit choice.
+  if (
+    wanted === undefined &&
+    ref !== undefined &&
+    new Set(candidates.map((c) => c.descriptor.digest)).size === 1
+  ) {
+    return candidates[0]!;
+  }
   const target =
     wanted === undefined ? hostPlatform() : typeof wanted === 'string' ? parsePlatform(wanted) : wanted;
   const ranked = candidates.map((c) => ({

@@ -82,7 +82,8 @@ export async function decompress(
     case 'gzip':
       return { compression, stream: plain.pipe(createGunzipChecked(plain)) };
     case 'zstd': {
-      const useBinary = options.zstd === 'binary' || (options.zstd !== 'js' && zstdBinary() !== undefined);
+      const useBinary =
+        options.zstd === 'binary' || (options.zstd !== 'js' && zstdBinaryPath() !== undefined);
       return { compression, stream: useBinary ? zstdViaBinary(plain) : zstdViaJs(plain) };
     }
     default:
@@ -141,7 +142,7 @@ function badZstd(cause: unknown): TarError {
 
 let zstdPath: string | null | undefined = null;
 /** The `zstd` binary on PATH, looked up once. */
-export function zstdBinary(): string | undefined {
+export function zstdBinaryPath(): string | undefined {
   if (zstdPath === null) {
     zstdPath = undefined;
     for (const dir of (process.env.PATH ?? '').split(delimiter)) {
@@ -158,7 +159,7 @@ export function zstdBinary(): string | undefined {
 
 /** Decodes zstd in a `zstd -dc` child process: the work moves to the other core. */
 export function zstdViaBinary(source: Readable): Readable {
-  const bin = zstdBinary();
+  const bin = zstdBinaryPath();
   if (!bin)
     throw new TarError('ERR_OVL_UNSUPPORTED_COMPRESSION', 'no zstd binary on PATH; use { zstd: "js" }');
   const child = spawn(bin, ['-dc', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -6,6 +6,7 @@ export {
   type DecompressOptions,
   decompress,
   sniffCompression,
+  zstdBinaryPath,
 } from './decompress.js';
 export * from './diff/index.js';
 export * from './errors.js';

@@ -1,12 +1,19 @@
 // Test helpers for the diff and changes suites: temp trees, overlay-style whiteouts, and reading a tar
 // stream back into plain entry records (through tar-stream's extractor).
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
+  chownSync,
+  lchownSync,
+  linkSync,
   lstatSync,
   lutimesSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
   rmSync,
   symlinkSync,
   utimesSync,
@@ -15,7 +22,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { lsetxattr, makedev, mknod, S_IFCHR } from '@ovl/syscall';
+import { lgetxattr, llistxattr, lsetxattr, makedev, mknod, S_IFCHR, S_IFIFO } from '@ovl/syscall';
 import tarStream from 'tar-stream';
 
 export const isRoot = process.getuid?.() === 0;
@@ -181,4 +188,146 @@ export function naiveFixture(): { lower: string; tree: string } {
 
 function setXattr(path: string, name: string, value: string): void {
   lsetxattr(path, name, value);
+}
+
+export interface DescribeOptions {
+  /** Compare mtimes of non-directories (to the nanosecond). */
+  mtimes?: boolean;
+  /** Leave these relative paths out (e.g. a bundle's config). */
+  skip?: string[];
+}
+
+/**
+ * One line per entry below `root` (root itself left out): type, mode, owner, size, content digest or link
+ * target, xattrs, hardlink group, mtime — what a user checks to say two trees are the same.
+ */
+export function describeTree(root: string, options: DescribeOptions = {}): string[] {
+  const lines: string[] = [];
+  const groups = new Map<string, string>();
+  const walk = (dir: string, rel: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const relPath = rel ? `${rel}/${name}` : name;
+      if (options.skip?.includes(relPath)) continue;
+      const abs = join(dir, name);
+      const st = lstatSync(abs, { bigint: true });
+      const type = st.isDirectory()
+        ? 'dir'
+        : st.isFile()
+          ? 'file'
+          : st.isSymbolicLink()
+            ? 'symlink'
+            : st.isCharacterDevice()
+              ? 'chr'
+              : st.isBlockDevice()
+                ? 'blk'
+                : st.isFIFO()
+                  ? 'fifo'
+                  : 'other';
+      let what = '';
+      if (st.isFile()) what = createHash('sha256').update(readFileSync(abs)).digest('hex').slice(0, 16);
+      if (st.isSymbolicLink()) what = `-> ${readlinkSync(abs)}`;
+      if (st.isCharacterDevice() || st.isBlockDevice()) what = `rdev ${st.rdev}`;
+      const xattrs = llistxattr(abs)
+        .filter((n) => !n.startsWith('security.selinux'))
+        .sort()
+        .map((n) => `${n}=${lgetxattr(abs, n)?.toString('hex')}`)
+        .join(',');
+      let link = '';
+      if (!st.isDirectory() && st.nlink > 1n) {
+        const key = `${st.dev}:${st.ino}`;
+        if (!groups.has(key)) groups.set(key, relPath);
+        link = ` link=${groups.get(key)}`;
+      }
+      const mtime = options.mtimes && !st.isDirectory() ? ` mtime=${st.mtimeNs}` : '';
+      const mode = (st.mode & 0o7777n).toString(8);
+      const size = st.isFile() ? st.size : 0n;
+      lines.push(`${relPath} ${type} ${mode} ${st.uid}:${st.gid} ${size} ${what} [${xattrs}]${link}${mtime}`);
+      if (st.isDirectory()) walk(abs, relPath);
+    }
+  };
+  walk(root, '');
+  return lines;
+}
+
+export const CAPABILITY = Buffer.from('0100000200200000000000000000000000000000', 'hex'); // cap_net_bind_service+ep
+
+/** 2.5 MiB of deterministic bytes: bigger than one read chunk, not a multiple of 512. */
+export function bigContent(): Buffer {
+  const buf = Buffer.alloc(2.5 * 1024 * 1024 + 77);
+  let x = 12345;
+  for (let i = 0; i < buf.length; i++) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    buf[i] = x >>> 16;
+  }
+  return buf;
+}
+
+export const LONG_DIR = `long/${'d'.repeat(120)}`;
+export const LONG_FILE = `${LONG_DIR}/${'f'.repeat(150)}`;
+export const LONG_TARGET = `../${'t'.repeat(150)}`;
+
+/**
+ * A tree with every kind of entry a layer carries, created in `order` so that two copies differ in
+ * inode numbers and directory order but not in content or metadata. Root-only parts (owners, devices,
+ * capabilities) only as root.
+ */
+export function richTree(root: string, order: 'forward' | 'reverse'): void {
+  const steps: Array<() => void> = [
+    () => build(root, { 'bin/su': 'su', 'etc/conf': 'conf', empty: '' }),
+    () => build(root, { [LONG_FILE]: 'long name' }),
+    () => build(root, { 'utf/café/naïve.txt': 'unicode' }),
+    () => writeFileSync(join(root, 'big.bin'), bigContent()),
+    () => {
+      build(root, { 'etc/h1': 'hard' });
+      linkSync(join(root, 'etc/h1'), join(root, 'etc/h2'));
+      linkSync(join(root, 'etc/h1'), join(root, 'etc/h3'));
+    },
+    () => {
+      build(root, { 'links/': '' });
+      symlinkSync(LONG_TARGET, join(root, 'links/long'));
+      symlinkSync('/proc/self/fd', join(root, 'links/abs'));
+    },
+    () => {
+      build(root, { 'dev/': '' });
+      mknod(join(root, 'dev/fifo'), S_IFIFO | 0o644, 0);
+      if (isRoot) mknod(join(root, 'dev/null'), S_IFCHR | 0o666, makedev(1, 3));
+    },
+    () => build(root, { 'tmp/': '' }),
+  ];
+  for (const step of order === 'forward' ? steps : [...steps].reverse()) step();
+  if (order === 'reverse') {
+    // Same names, different directory order on disk: recreate etc/conf after its siblings.
+    rmSync(join(root, 'etc/conf'));
+    writeFileSync(join(root, 'etc/conf'), 'conf');
+  }
+  // Owners first: chown clears setuid/setgid bits and file capabilities.
+  if (isRoot) {
+    chownSync(join(root, 'bin/su'), 0, 0);
+    lchownSync(join(root, 'etc/conf'), 3_000_000, 3_000_001);
+    lchownSync(join(root, 'links/abs'), 1000, 1000);
+  }
+  chmodSync(join(root, 'bin/su'), 0o4755);
+  chmodSync(join(root, 'etc/conf'), 0o2640);
+  chmodSync(join(root, 'tmp'), 0o1777);
+  lsetxattr(join(root, 'etc/conf'), 'user.comment', Buffer.from([0xff, 0x00, 0x80, 0x41]));
+  if (isRoot) lsetxattr(join(root, 'bin/su'), 'security.capability', CAPABILITY);
+  // Fixed times (sub-second, and one before 1970), children before their directories.
+  const files = [
+    'bin/su',
+    'etc/conf',
+    'empty',
+    LONG_FILE,
+    'utf/café/naïve.txt',
+    'big.bin',
+    'etc/h1',
+    'dev/fifo',
+  ];
+  for (const f of files) utimesSync(join(root, f), 1_600_000_000.25, 1_600_000_000.25);
+  // Node turns negative times into 'now'; GNU touch takes them.
+  execFileSync('touch', ['-d', '@-100', join(root, 'etc/conf')]);
+  lutimesSync(join(root, 'links/long'), 1_600_000_001, 1_600_000_001);
+  lutimesSync(join(root, 'links/abs'), 1_600_000_001, 1_600_000_001);
+  if (isRoot) utimesSync(join(root, 'dev/null'), 1_600_000_002, 1_600_000_002);
+  const dirs = ['bin', 'etc', LONG_DIR, 'long', 'utf/café', 'utf', 'links', 'dev', 'tmp'];
+  for (const d of dirs) utimesSync(join(root, d), 1_600_000_003.5, 1_600_000_003.5);
 }

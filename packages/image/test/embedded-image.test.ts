@@ -8,7 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { hostPlatform, openImage } from '../src/index.js';
 import { cleanup, tempDir } from './fixtures.js';
-import { flattenModel, layerEntries, type Node, walkTree } from './tool-model.js';
+import { flattenModel, type LayerEntry, layerEntries, type Node, walkTree } from './tool-model.js';
 
 const EXAMPLE = resolve(import.meta.dirname ?? __dirname, '../../../examples/embedded-image');
 const IMAGE = join(EXAMPLE, 'image');
@@ -100,7 +100,7 @@ embedded(
   'its layers hold a file whiteout, a directory whiteout, an opaque dir, a hardlink, symlinks and xattrs',
   async () => {
     const image = await openImage(IMAGE);
-    const layers = [];
+    const layers: LayerEntry[][] = [];
     for (const layer of image.layers) layers.push(await layerEntries(layer.open()));
     const find = (i: number, name: string) => layers[i]!.find((e) => e.name === name);
     assert.ok(find(1, 'etc/.wh.motd'), 'file whiteout');

@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { chainIds, hostPlatform, type Image, openImage } from '../src/index.js';
 import { cleanup, tempDir } from './fixtures.js';
-import { flattenModel, layerEntries, walkTree } from './tool-model.js';
+import { flattenModel, type LayerEntry, layerEntries, walkTree } from './tool-model.js';
 
 const ctx: { dir?: string; exports?: Record<string, string> } = {};
 const run = (cmd: string, args: string[]) =>
@@ -120,7 +120,7 @@ tools(
     const real = await walkTree(join(bundle, 'rootfs'));
     for (const [name, path] of Object.entries(ctx.exports!)) {
       const image = await openImage(path);
-      const layers = [];
+      const layers: LayerEntry[][] = [];
       for (const layer of image.layers) layers.push(await layerEntries(layer.open()));
       const names = layers[1]!.map((e) => e.name);
       assert.ok(names.includes('etc/.wh.link'), `${name}: whiteout of the symlink in the top layer`);

@@ -112,21 +112,26 @@ export function planAufsMount(opts: PlanAufsOptions): MountPlan {
   // Each remount carries the label too (the seeds pass it to every call); the data must stay below a page.
   const max = pageSize - 1;
   const withLabel = (d: string) => formatMountLabel(d, label || undefined);
+  // Running byte counts keep packing linear: a remount's data is its entries joined by ',' plus the label.
+  const labelCost = label ? byteLength(formatMountLabel('x', label)) - 1 : 0;
   let pending: string[] = [];
+  let pendingBytes = 0;
   const flush = () => {
     if (pending.length > 0) steps.push(step(withLabel(pending.join(',')), MS_REMOUNT));
     pending = [];
+    pendingBytes = 0;
   };
   for (; next < opts.ro.length; next++) {
     const p = opts.ro[next]!;
     const entry = `append:${p}=ro+wh`;
-    const alone = byteLength(withLabel(entry));
-    if (alone > max) throw tooLong(`ro branch ${next}`, p, alone, pageSize);
+    const n = byteLength(entry);
+    if (n + labelCost > max) throw tooLong(`ro branch ${next}`, p, n + labelCost, pageSize);
     if (strategy === 'aufs-append-each') {
       steps.push(step(withLabel(entry), MS_REMOUNT));
       continue;
     }
-    if (pending.length > 0 && byteLength(withLabel([...pending, entry].join(','))) > max) flush();
+    if (pending.length > 0 && pendingBytes + 1 + n + labelCost > max) flush();
+    pendingBytes += (pending.length > 0 ? 1 : 0) + n;
     pending.push(entry);
   }
   flush();

@@ -1,7 +1,10 @@
 // mount(2) counts bytes, not UTF-16 code units: a path with non-ASCII names is longer than `.length` says.
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 /** Length of `s` encoded as UTF-8, in bytes (lone surrogates count as U+FFFD, 3 bytes, as TextEncoder does). */
 export function byteLength(s: string): number {
+  if (ASCII.test(s)) return s.length; // the common case, and much faster than the loop
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

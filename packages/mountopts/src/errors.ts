@@ -28,12 +28,12 @@ export interface MountOptsErrorDetails {
 
 export class MountOptsError extends Error {
   readonly code: MountOptsErrorCode;
-  readonly path?: string;
-  readonly option?: string;
-  readonly dataBytes?: number;
-  readonly pageSize?: number;
-  readonly depth?: number;
-  readonly maxDepth?: number;
+  declare readonly path?: string;
+  declare readonly option?: string;
+  declare readonly dataBytes?: number;
+  declare readonly pageSize?: number;
+  declare readonly depth?: number;
+  declare readonly maxDepth?: number;
 
   constructor(code: MountOptsErrorCode, message: string, details: MountOptsErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });

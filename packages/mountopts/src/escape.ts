@@ -7,10 +7,11 @@
 import { MountOptsError } from './errors.js';
 
 const SPECIAL = /[\\:,]/g;
+const HAS_SPECIAL = /[\\:,]/;
 
 /** Escape `\`, `:` and `,` with a backslash so overlayfs reads `p` back unchanged. */
 export function escapeOverlayPath(p: string): string {
-  return p.replace(SPECIAL, (c) => `\\${c}`);
+  return HAS_SPECIAL.test(p) ? p.replace(SPECIAL, (c) => `\\${c}`) : p;
 }
 
 /** The kernel's ovl_unescape: drop each backslash, keep the character after it. */

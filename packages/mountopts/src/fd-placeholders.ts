@@ -39,14 +39,3 @@ export function fillFdPlaceholders(data: string, fds: readonly number[]): string
     return String(fd);
   });
 }
-
-/** Byte length of `data` once its placeholders hold `digits`-digit numbers. */
-export function widestFilledLength(data: string, digits: number, byteLength: (s: string) => number): number {
-  let placeholders = 0;
-  let placeholderBytes = 0;
-  for (const m of data.matchAll(PLACEHOLDER)) {
-    placeholders++;
-    placeholderBytes += m[0].length;
-  }
-  return byteLength(data) - placeholderBytes + placeholders * digits;
-}

@@ -4,7 +4,7 @@
 
 import { byteLength } from './byte-length.js';
 import { escapeOverlayPath } from './escape.js';
-import { fdDigits, fdPlaceholder, widestFilledLength } from './fd-placeholders.js';
+import { fdDigits, fdPlaceholder } from './fd-placeholders.js';
 import { type Attempt, type OverlayContext, relativeTo } from './overlay-context.js';
 import { composeOverlayData } from './overlay-data.js';
 import type { MountCallStep } from './plan.js';
@@ -73,7 +73,11 @@ export function planFdRelative(ctx: OverlayContext): Attempt {
     ctx.options,
     ctx.label,
   );
-  const bytes = widestFilledLength(data, fdDigits(openDirs.length), byteLength);
+  // Each placeholder shrinks to at most `digits` characters once filled; the rest of the data is literal.
+  const digits = fdDigits(openDirs.length);
+  let placeholderChars = 0;
+  for (let i = 0; i < openDirs.length; i++) placeholderChars += fdPlaceholder(i).length;
+  const bytes = byteLength(data) - placeholderChars + openDirs.length * digits;
   if (!fitsPage(bytes, ctx.pageSize)) return tooLong('fd-relative', bytes, ctx.pageSize);
   return {
     ok: true,

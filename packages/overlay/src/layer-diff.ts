@@ -3,10 +3,10 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { hiddenName, STAGING_PREFIX } from '@ovl/store';
-import { apply, type Change, changesSize, changes as tarChanges } from '@ovl/tar';
+import { apply, type Change, changesSize, changes as tarChanges, diff as tarDiff } from '@ovl/tar';
 import type { OverlayDriver, ResolvedLayer } from './driver.js';
 import { OverlayError } from './errors.js';
-import { tarDiff, withCleanup } from './layer-tar.js';
+import { withCleanup } from './layer-tar.js';
 
 /** Native diffs read the upper dir alone: only when the kernel's are correct and the parent is the real one. */
 async function useNative(d: OverlayDriver, r: ResolvedLayer, parent: string | undefined): Promise<boolean> {

@@ -18,7 +18,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
 const isRoot = process.getuid?.() === 0;
-const [major, minor] = release().split('.').map(Number);
+const [major = 0, minor = 0] = release().split('.').map(Number);
 const atLeast = (maj: number, min: number) => major > maj || (major === maj && minor >= min);
 
 function scratch(prefix: string) {
@@ -42,9 +42,11 @@ const twoLayers = suite('two-layer overlay on the running kernel');
 twoLayers('merges two lowers under an upper, top layer wins, deletes leave a whiteout', () => {
   if (!isRoot) return console.log('skip: needs root to mount');
   const s = scratch('ovl-vm-two-');
-  const [lower1, lower2, upper, work, merged] = ['lower1', 'lower2', 'upper', 'work', 'merged'].map((d) =>
-    s.sub(d),
-  );
+  const lower1 = s.sub('lower1');
+  const lower2 = s.sub('lower2');
+  const upper = s.sub('upper');
+  const work = s.sub('work');
+  const merged = s.sub('merged');
   writeFileSync(join(lower1, 'base'), 'from lower1');
   writeFileSync(join(lower1, 'shared'), 'lower1');
   writeFileSync(join(lower2, 'shared'), 'lower2');
@@ -82,7 +84,9 @@ const features = suite('overlay features of this kernel');
 /** Mounts a one-lower overlay with `extra` options; returns 'ok' or the errno code. */
 function tryOptions(extra: string, upperFs?: 'tmpfs'): string {
   const s = scratch('ovl-vm-probe-');
-  const [lower, upperBase, merged] = ['lower', 'upper-base', 'merged'].map((d) => s.sub(d));
+  const lower = s.sub('lower');
+  const upperBase = s.sub('upper-base');
+  const merged = s.sub('merged');
   let tmpfsMounted = false;
   let mounted = false;
   try {

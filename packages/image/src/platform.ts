@@ -89,7 +89,8 @@ export function compatiblePlatforms(wanted: Platform): Platform[] {
   const out: Platform[] = [p];
   const n = Number.parseInt((p.variant ?? '').replace(/^v/, ''), 10);
   if (p.architecture === 'amd64') {
-    for (let v = n - 1; v >= 1 && !Number.isNaN(n); v--) out.push({ ...p, variant: `v${v}` });
+    for (let v = n - 1; v >= 1 && !Number.isNaN(n); v--)
+      out.push(normalizePlatform({ ...p, variant: `v${v}` }));
     out.push({ os: p.os, architecture: '386' });
   } else if (p.architecture === 'arm') {
     for (let v = n - 1; v >= 5; v--) out.push({ ...p, variant: `v${v}` });

@@ -2,7 +2,7 @@
 // Demo: a 3-layer stack in a temp dir — layer 2 deletes a file (a 0/0 whiteout device) and makes a
 // directory opaque (trusted.overlay.opaque=y) — mounted read-write with overlayfs through a plan from
 // @ovl/mountopts executed by @ovl/syscall; prints the merged tree, then unmounts and cleans up.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planOverlayMount } from '@ovl/mountopts';

@@ -11,12 +11,15 @@ import * as assert from 'uvu/assert';
 const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../..');
 const packagesDir = join(root, 'packages');
 const packages = readdirSync(packagesDir)
-  .map((dir) => ({ dir: join(packagesDir, dir), manifest: JSON.parse(readFileSync(join(packagesDir, dir, 'package.json'), 'utf8')) }))
+  .map((dir) => ({
+    dir: join(packagesDir, dir),
+    manifest: JSON.parse(readFileSync(join(packagesDir, dir, 'package.json'), 'utf8')),
+  }))
   .filter((p) => !p.manifest.private);
 
 const Pack = suite('pack');
 let work;
-let tarballs = {};
+const tarballs = {};
 
 Pack.before(() => {
   work = mkdtempSync(join(tmpdir(), 'ovl-pack-'));
@@ -36,7 +39,9 @@ Pack('every tarball holds dist, README and a manifest without workspace: ranges'
     assert.ok(list.includes('package/dist/index.js'), `${p.manifest.name} ships dist/index.js`);
     assert.ok(list.includes('package/dist/index.cjs'), `${p.manifest.name} ships dist/index.cjs`);
     assert.ok(list.includes('package/dist/index.d.ts'), `${p.manifest.name} ships its types`);
-    const manifest = execFileSync('tar', ['-xzOf', tarballs[p.manifest.name], 'package/package.json'], { encoding: 'utf8' });
+    const manifest = execFileSync('tar', ['-xzOf', tarballs[p.manifest.name], 'package/package.json'], {
+      encoding: 'utf8',
+    });
     assert.not.match(manifest, /workspace:/, `${p.manifest.name}'s packed manifest has no workspace: range`);
   }
 });
@@ -46,12 +51,30 @@ Pack('installed outside the workspace, each package imports from ESM and from CJ
   const deps = Object.fromEntries(Object.entries(tarballs).map(([name, file]) => [name, `file:${file}`]));
   execFileSync('mkdir', ['-p', app]);
   // overrides make the packages' own dependencies on each other resolve to the tarballs too.
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, dependencies: deps, overrides: deps }));
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: app, stdio: 'pipe' });
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'app', private: true, dependencies: deps, overrides: deps }),
+  );
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd: app,
+    stdio: 'pipe',
+  });
   for (const name of Object.keys(tarballs)) {
-    const esm = execFileSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(name)}); console.log(Object.keys(m).length)`], { cwd: app, encoding: 'utf8' });
+    const esm = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(name)}); console.log(Object.keys(m).length)`,
+      ],
+      { cwd: app, encoding: 'utf8' },
+    );
     assert.ok(Number(esm) > 0, `${name} exports something from ESM (got ${esm.trim()})`);
-    const cjs = execFileSync(process.execPath, ['-e', `console.log(Object.keys(require(${JSON.stringify(name)})).length)`], { cwd: app, encoding: 'utf8' });
+    const cjs = execFileSync(
+      process.execPath,
+      ['-e', `console.log(Object.keys(require(${JSON.stringify(name)})).length)`],
+      { cwd: app, encoding: 'utf8' },
+    );
     assert.is(Number(cjs), Number(esm), `${name} exports the same names from CJS and ESM`);
   }
 });

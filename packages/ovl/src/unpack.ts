@@ -1,0 +1,141 @@
+// Image → store: each layer of an image becomes a driver layer named by its chain ID, so a layer that is
+// already in the store (from this image or another that shares it) is reused, not unpacked again.
+import { mkdir } from 'node:fs/promises';
+import { type Readable, Transform } from 'node:stream';
+import { type OpenImageOptions, openImage } from '@ovl/image';
+import { apply } from '@ovl/tar';
+import type { Driver } from './driver.js';
+import { LayerDb } from './layer-db.js';
+
+export interface LayerProgress {
+  /** 0-based index of the layer in the image, bottom first */
+  index: number;
+  layers: number;
+  id: string;
+  phase: 'start' | 'progress' | 'done' | 'reused';
+  /** uncompressed bytes read from this layer so far */
+  bytes: number;
+}
+
+export interface UnpackOptions extends OpenImageOptions {
+  onProgress?: (p: LayerProgress) => void;
+}
+
+export interface UnpackResult {
+  /** the top layer's ID (its chain ID without `sha256:`) */
+  top: string;
+  layers: Array<{ id: string; diffId: string; reused: boolean }>;
+}
+
+/** Counts bytes as they pass, for progress reports. */
+function counter(onBytes: (total: number) => void): Transform {
+  let total = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      total += chunk.length;
+      onBytes(total);
+      done(null, chunk);
+    },
+  });
+}
+
+/** Throttles progress events to a few per second; the first and last always pass. */
+function throttle<T>(fn: (v: T) => void, ms = 100): (v: T) => void {
+  let last = 0;
+  return (v) => {
+    const now = Date.now();
+    if (now - last >= ms) {
+      last = now;
+      fn(v);
+    }
+  };
+}
+
+export const layerIdOf = (chainId: string) => chainId.replace(/^sha256:/, '');
+
+export async function unpackImage(
+  driver: Driver,
+  imagePath: string,
+  options: UnpackOptions = {},
+): Promise<UnpackResult> {
+  const image = await openImage(imagePath, options);
+  const db = new LayerDb(driver.home);
+  const report = options.onProgress ?? (() => {});
+  const out: UnpackResult['layers'] = [];
+  let parent: string | undefined;
+  for (const [index, layer] of image.layers.entries()) {
+    const id = layerIdOf(layer.chainId);
+    const base = { index, layers: image.layers.length, id };
+    if (await driver.exists(id)) {
+      report({ ...base, phase: 'reused', bytes: 0 });
+      out.push({ id, diffId: layer.diffId, reused: true });
+      parent = id;
+      continue;
+    }
+    report({ ...base, phase: 'start', bytes: 0 });
+    const tick = throttle((bytes: number) => report({ ...base, phase: 'progress', bytes }));
+    let bytes = 0;
+    await driver.create(id, parent);
+    try {
+      const stream: Readable = layer.open().pipe(
+        counter((n) => {
+          bytes = n;
+          tick(n);
+        }),
+      );
+      const size = await driver.applyDiff(id, parent, stream);
+      await db.put({ id, parent, diffId: layer.diffId, size, created: new Date().toISOString() });
+    } catch (err) {
+      // A layer that failed to unpack (bad digest, truncated, hostile) leaves nothing behind.
+      await driver.remove(id).catch(() => {});
+      throw err;
+    }
+    report({ ...base, phase: 'done', bytes });
+    out.push({ id, diffId: layer.diffId, reused: false });
+    parent = id;
+  }
+  if (!parent) throw new Error(`image ${imagePath} has no layers`);
+  return { top: parent, layers: out };
+}
+
+export interface FlattenResult {
+  layers: number;
+  bytes: number;
+  entries: number;
+}
+
+/**
+ * The image's root filesystem in a plain directory: every layer applied in 'flatten' format on top of
+ * the one below, with no mount and no store — the same tree `umoci unpack` or `docker export` gives.
+ */
+export async function flattenImage(
+  imagePath: string,
+  dir: string,
+  options: UnpackOptions = {},
+): Promise<FlattenResult> {
+  const image = await openImage(imagePath, options);
+  await mkdir(dir, { recursive: true });
+  const report = options.onProgress ?? (() => {});
+  let bytes = 0;
+  let entries = 0;
+  for (const [index, layer] of image.layers.entries()) {
+    const base = { index, layers: image.layers.length, id: layerIdOf(layer.chainId) };
+    report({ ...base, phase: 'start', bytes: 0 });
+    const tick = throttle((n: number) => report({ ...base, phase: 'progress', bytes: n }));
+    let read = 0;
+    const result = await apply(
+      layer.open().pipe(
+        counter((n) => {
+          read = n;
+          tick(n);
+        }),
+      ),
+      dir,
+      { format: 'flatten' },
+    );
+    bytes += result.bytes;
+    entries += result.entries;
+    report({ ...base, phase: 'done', bytes: read });
+  }
+  return { layers: image.layers.length, bytes, entries };
+}

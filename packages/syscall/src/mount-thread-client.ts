@@ -2,6 +2,8 @@
 // runs cwd/chroot/openDirs steps. Replaced when it dies; undefined when threads cannot unshare
 // (then runPlan uses a child process).
 import { access } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { MountStep } from '@ovl/mountopts';
 import { SyscallError } from './errors.js';
@@ -14,7 +16,8 @@ interface Pending {
 }
 
 let starting: Promise<Worker | undefined> | undefined;
-let unavailable = false;
+/** why no mount thread can run here, once that is known */
+let unavailable: string | undefined;
 const pending = new Map<number, Pending>();
 let nextId = 1;
 
@@ -28,15 +31,28 @@ async function startWorker(): Promise<Worker | undefined> {
   // libuv starts its thread pool on first use, from whichever thread asks; make sure that is not
   // the worker, whose private working directory new threads would inherit.
   await access('/');
-  const { script, execArgv } = siblingScript('mount-thread');
-  const worker = new Worker(script, { execArgv });
-  const ok = await new Promise<boolean>((resolve) => {
-    worker.once('message', (m: ThreadReply) => resolve(m.ok));
-    worker.once('error', () => resolve(false));
-    worker.once('exit', () => resolve(false));
+  const { script } = siblingScript('mount-thread');
+  const worker = script.endsWith('.ts')
+    ? // From the TypeScript sources (tests): workers do not inherit tsx's loader, so register it first.
+      new Worker(
+        `import(${JSON.stringify(
+          pathToFileURL(
+            createRequire(script)
+              .resolve('tsx/esm/api')
+              .replace(/\.cjs$/, '.mjs'),
+          ).href,
+        )})` +
+          `.then((api) => { api.register(); return import(${JSON.stringify(pathToFileURL(script).href)}); })`,
+        { eval: true },
+      )
+    : new Worker(script);
+  const reply = await new Promise<ThreadReply | Error>((resolve) => {
+    worker.once('message', (m: ThreadReply) => resolve(m));
+    worker.once('error', (e) => resolve(e));
+    worker.once('exit', (code) => resolve(new Error(`exited with ${code} before it was ready`)));
   });
-  if (!ok) {
-    unavailable = true;
+  if (reply instanceof Error || !reply.ok) {
+    unavailable = reply instanceof Error ? reply.message : reply.message;
     void worker.terminate();
     return undefined;
   }
@@ -67,16 +83,23 @@ async function startWorker(): Promise<Worker | undefined> {
 
 /**
  * Runs one step on the mount thread. Resolves false (without running it) when no such thread can
- * exist here, so the caller can use a child process instead.
+ * exist here, so the caller can use a child process instead — or, with `required`, rejects saying why.
  */
-export async function runOnMountThread(step: MountStep, fds: number[]): Promise<boolean> {
-  if (unavailable) return false;
-  starting ??= startWorker();
+export async function runOnMountThread(step: MountStep, fds: number[], required = false): Promise<boolean> {
+  starting ??= unavailable ? Promise.resolve(undefined) : startWorker();
   const worker = await starting;
-  if (!worker) return false;
+  if (!worker) {
+    if (!required) return false;
+    throw new SyscallError(38, 'unshare', undefined, {
+      what: `no mount thread: ${unavailable}`,
+      hint: "Use isolation 'process' or 'auto'",
+    });
+  }
   const id = nextId++;
   const done = new Promise<void>((resolve, reject) => pending.set(id, { resolve, reject }));
   worker.ref();
+  if (process.env.OVL_DEBUG_THREAD)
+    console.error('main post', (performance.timeOrigin + performance.now()).toFixed(1));
   worker.postMessage({ id, step, fds } satisfies ThreadRequest);
   await done;
   return true;

@@ -74,26 +74,27 @@ function stepError(e: unknown, plan: MountPlan, i: number, undone: string[]): Sy
   });
 }
 
-export type Isolation = 'thread' | 'process';
+export type Isolation = 'auto' | 'thread' | 'process';
 
 /**
  * The native runner: steps without cwd/chroot/openDirs run right here; the others on the mount
  * thread (its own cwd, see mount-thread.ts) or, with isolation 'process' or where no such thread
  * can be made, in a short-lived child process.
  */
-export function nativeStepRunner(isolation: Isolation = 'thread'): StepRunner {
+export function nativeStepRunner(isolation: Isolation = 'auto'): StepRunner {
   return {
     async run(step) {
       const needsIsolation = step.cwd !== undefined || (step.kind === 'mount' && !!step.openDirs?.length);
       if (!needsIsolation) return execStep(step);
-      if (isolation === 'thread') {
+      if (isolation !== 'process') {
         const dirs = step.kind === 'mount' ? (step.openDirs ?? []) : [];
         const fds = openPathDirs(dirs.map((d) => resolveIn(step, d)));
         try {
           // The planner sized {{fd:N}} for numbers below openDirs.length + FD_HEADROOM (1024); in a
           // process holding many descriptors ours may be larger, and the child (fds 3, 4, …) fits.
           const fits = fds.every((fd) => fd < dirs.length + 1024);
-          if (fits && (await runOnMountThread(step, fds))) return;
+          if ((fits || isolation === 'thread') && (await runOnMountThread(step, fds, isolation === 'thread')))
+            return;
         } finally {
           for (const fd of fds) closeSync(fd);
         }
@@ -114,8 +115,9 @@ export interface RunPlanOptions {
   /** run through these instead of the kernel (e.g. the recording implementation) */
   syscalls?: { runPlan(plan: MountPlan): Promise<void> };
   /**
-   * Where steps with `cwd` run: 'thread' (default) on a worker thread that unshared its working
-   * directory from the process, 'process' in a short-lived `node` child. Either way the caller's
+   * Where steps with `cwd` run: 'thread' on a worker thread that unshared its working directory
+   * from the process (kept for later plans, unref'd), 'process' in a short-lived `node` child,
+   * 'auto' (default) the thread when one can be made, else the child. Either way the caller's
    * working directory never changes.
    */
   isolation?: Isolation;

@@ -62,6 +62,14 @@ export function planFsconfig(ctx: OverlayContext): Attempt {
     // The LSM takes `context` from fsconfig as the bare label: no quotes, which mount(2) data needs.
     params.push({ type: 'string', key: 'context', value: ctx.label });
   }
+  const long = params.find((p) => p.type === 'string' && byteLength(p.value) > FSCONFIG_VALUE_MAX);
+  if (long) {
+    return {
+      ok: false,
+      reason: `fsconfig: the value of ${long.key} is over the kernel's ${FSCONFIG_VALUE_MAX} bytes`,
+      badOption: true,
+    };
+  }
   const step: FsconfigStep = {
     kind: 'fsconfig',
     fstype: 'overlay',

@@ -8,7 +8,7 @@ import {
   formatOption,
   type OverlayExtraOptions,
   type OverlayOption,
-  overlayOptionList,
+  resolveOverlayOptions,
 } from './overlay-options.js';
 
 export interface OverlayDataOptions {
@@ -89,7 +89,7 @@ export function overlayData(opts: OverlayDataOptions): string {
     dataOnly.map(escapeOverlayPath),
     opts.upper === undefined ? undefined : escapeOverlayPath(opts.upper),
     opts.work === undefined ? undefined : escapeOverlayPath(opts.work),
-    overlayOptionList(opts.options),
+    resolveOverlayOptions(opts.options, { upper: opts.upper !== undefined, dataOnly: dataOnly.length > 0 }),
     opts.label,
   );
 }

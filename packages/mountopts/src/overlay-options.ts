@@ -109,3 +109,36 @@ export function overlayOptionList(options: OverlayExtraOptions = {}): OverlayOpt
 export function formatOption(o: OverlayOption): string {
   return o.value === undefined ? o.key : `${o.key}=${o.value}`;
 }
+
+/**
+ * The options for a mount with this layout, refusing the combinations ovl_fs_params_verify answers with
+ * EINVAL: data-only layers without metacopy (so `metacopy=on` is added when the caller left it unset, since
+ * the module default is often off), userxattr with metacopy=on or with a redirect_dir other than nofollow,
+ * and metacopy=on with an explicit redirect_dir other than on.
+ */
+export function resolveOverlayOptions(
+  options: OverlayExtraOptions = {},
+  layout: { upper: boolean; dataOnly: boolean },
+): OverlayOption[] {
+  const conflict = (what: string, option: string) =>
+    new MountOptsError('ERR_OVL_BAD_OPTION', `overlayfs refuses ${what}; drop one of them`, { option });
+  const metacopy = onOff(options.metacopy, 'metacopy');
+  // Without an upper layer the kernel reads redirect_dir=follow as on before checking.
+  const redirect = options.redirectDir === 'follow' && !layout.upper ? 'on' : options.redirectDir;
+  if (layout.dataOnly && metacopy === 'off') {
+    throw conflict('data-only lower layers with metacopy=off (they need metacopy)', 'metacopy');
+  }
+  if (layout.dataOnly && options.userxattr) {
+    throw conflict('data-only lower layers with userxattr (userxattr turns metacopy off)', 'userxattr');
+  }
+  if (options.userxattr && metacopy === 'on') throw conflict('userxattr with metacopy=on', 'metacopy');
+  if (options.userxattr && redirect !== undefined && redirect !== 'nofollow') {
+    throw conflict(`userxattr with redirect_dir=${redirect}`, 'redirect_dir');
+  }
+  if (metacopy === 'on' && redirect !== undefined && redirect !== 'on') {
+    throw conflict(`metacopy=on with redirect_dir=${options.redirectDir}`, 'redirect_dir');
+  }
+  const list = overlayOptionList(options);
+  if (layout.dataOnly && metacopy === undefined) list.push({ key: 'metacopy', value: 'on' });
+  return list;
+}

@@ -9,7 +9,7 @@ import { planFsconfig } from './fsconfig-plan.js';
 import { checkMountLabel } from './label.js';
 import type { Attempt, KernelFeatures, LinkNames, OverlayContext } from './overlay-context.js';
 import { checkOverlayLayout } from './overlay-data.js';
-import { type OverlayExtraOptions, overlayOptionList } from './overlay-options.js';
+import { type OverlayExtraOptions, resolveOverlayOptions } from './overlay-options.js';
 import { planAbsolute, planFdRelative, planLinkRelative } from './overlay-strategies.js';
 import type { MountPlan } from './plan.js';
 
@@ -91,7 +91,10 @@ function context(opts: PlanOverlayOptions): OverlayContext {
     target: opts.target,
     lowers: opts.lowers,
     dataOnly,
-    options: overlayOptionList(opts.options),
+    options: resolveOverlayOptions(opts.options, {
+      upper: opts.upper !== undefined,
+      dataOnly: dataOnly.length > 0,
+    }),
     pageSize,
     kernel: opts.kernel ?? {},
   };

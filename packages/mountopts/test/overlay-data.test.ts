@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { overlayData, overlayOptionList, parseExtraOption } from '../src/index.js';
+import { overlayData, overlayOptionList, parseExtraOption, resolveOverlayOptions } from '../src/index.js';
 import { throwsCode } from './helpers.js';
 import { kernelParseOverlayData } from './kernel-parser.js';
 
@@ -11,7 +11,7 @@ for (const [name, input, want] of [
   [
     'data-only lowers after ::',
     { lowers: ['/l1', '/l2'], dataOnlyLowers: ['/d1', '/d2'] },
-    'lowerdir=/l1:/l2::/d1::/d2',
+    'lowerdir=/l1:/l2::/d1::/d2,metacopy=on',
   ],
   [
     'escaped paths',
@@ -26,16 +26,15 @@ for (const [name, input, want] of [
       work: '/w',
       label: 's0:c1,c2',
       options: {
-        userxattr: true,
         volatile: true,
         metacopy: true,
-        redirectDir: 'follow',
+        redirectDir: 'on',
         index: 'off',
         xino: 'auto',
         extra: ['nfs_export=off', 'default_permissions'],
       },
     },
-    'lowerdir=/l,upperdir=/u,workdir=/w,userxattr,volatile,metacopy=on,redirect_dir=follow,index=off,xino=auto,nfs_export=off,default_permissions,context="s0:c1,c2"',
+    'lowerdir=/l,upperdir=/u,workdir=/w,volatile,metacopy=on,redirect_dir=on,index=off,xino=auto,nfs_export=off,default_permissions,context="s0:c1,c2"',
   ],
   [
     'false flags are left out',
@@ -94,3 +93,41 @@ options('extra entries that would change the stack or smuggle options are refuse
   }
 });
 options.run();
+
+const conflicts = suite('resolveOverlayOptions: combinations overlayfs refuses');
+conflicts('data-only layers get metacopy=on unless it is set', () => {
+  assert.is(overlayData({ lowers: ['/l'], dataOnlyLowers: ['/d'] }), 'lowerdir=/l::/d,metacopy=on');
+  assert.is(
+    overlayData({ lowers: ['/l'], dataOnlyLowers: ['/d'], options: { metacopy: 'on' } }),
+    'lowerdir=/l::/d,metacopy=on',
+  );
+  assert.equal(resolveOverlayOptions({}, { upper: true, dataOnly: false }), []);
+});
+for (const [name, options, dataOnly, key] of [
+  ['data-only with metacopy=off', { metacopy: false }, true, 'metacopy'],
+  ['data-only with userxattr', { userxattr: true }, true, 'userxattr'],
+  ['userxattr with metacopy=on', { userxattr: true, metacopy: 'on' }, false, 'metacopy'],
+  ['userxattr with redirect_dir=on', { userxattr: true, redirectDir: 'on' }, false, 'redirect_dir'],
+  ['metacopy=on with redirect_dir=off', { metacopy: 'on', redirectDir: 'off' }, false, 'redirect_dir'],
+  [
+    'metacopy=on with redirect_dir=follow (upper)',
+    { metacopy: 'on', redirectDir: 'follow' },
+    false,
+    'redirect_dir',
+  ],
+] as const) {
+  conflicts(`refuses ${name}`, () => {
+    const e = throwsCode(
+      () => resolveOverlayOptions(options as never, { upper: true, dataOnly }),
+      'ERR_OVL_BAD_OPTION',
+    );
+    assert.is(e.option, key);
+  });
+}
+conflicts('accepts what the kernel accepts', () => {
+  resolveOverlayOptions({ userxattr: true, redirectDir: 'nofollow' }, { upper: true, dataOnly: false });
+  resolveOverlayOptions({ metacopy: 'on', redirectDir: 'on' }, { upper: true, dataOnly: false });
+  // without an upper layer the kernel reads follow as on
+  resolveOverlayOptions({ metacopy: 'on', redirectDir: 'follow' }, { upper: false, dataOnly: false });
+});
+conflicts.run();

@@ -228,9 +228,9 @@ forced('fd-relative on a small stack', () => {
     strategy: 'fd-relative',
   });
   const step = mountStep(plan);
-  assert.is(step.data, 'lowerdir={{fd:0}}:{{fd:1}}::{{fd:2}}');
+  assert.is(step.data, 'lowerdir={{fd:0}}:{{fd:1}}::{{fd:2}},metacopy=on');
   assert.equal(step.openDirs, ['/a', '/b', '/d']);
-  assert.is(plan.dataBytes, 'lowerdir=0000:0000::0000'.length);
+  assert.is(plan.dataBytes, 'lowerdir=0000:0000::0000,metacopy=on'.length);
 });
 forced('fd-relative escapes "{" in literal paths so they cannot pose as placeholders', () => {
   const step = mountStep(
@@ -266,7 +266,7 @@ forced('link-relative with chroot makes every path relative to the home', () => 
   assert.equal(
     { data: step.data, cwd: step.cwd, chroot: step.chroot, target: step.target },
     {
-      data: 'lowerdir=l/A::d/diff,upperdir=c/diff,workdir=c/work',
+      data: 'lowerdir=l/A::d/diff,upperdir=c/diff,workdir=c/work,metacopy=on',
       cwd: '/s/',
       chroot: true,
       target: 'c/merged',
@@ -307,6 +307,13 @@ fsconfig(
     assert.is(e.path, at(256));
   },
 );
+fsconfig('a label or option value over 255 bytes cannot go through fsconfig', () => {
+  const e = throwsCode(
+    () => planOverlayMount({ target: '/m', lowers: ['/a'], label: 'x'.repeat(256), strategy: 'fsconfig' }),
+    'ERR_OVL_BAD_OPTION',
+  );
+  assert.match(e.message, 'context');
+});
 fsconfig('a long path goes by its link name, from the home', () => {
   const plan = planOverlayMount({
     target: '/m',
@@ -329,17 +336,18 @@ fsconfig('kernel.setFd: long paths go as descriptors; setFd alone enables fsconf
     upper: at(260),
     work: '/w',
     kernel: { setFd: true },
-    options: { userxattr: true, index: 'off' },
+    options: { volatile: true, index: 'off' },
   });
   assert.is(plan.strategy, 'fsconfig');
   const params = (plan.steps[0] as FsconfigStep).params;
-  assert.equal(params.slice(-6), [
+  assert.equal(params.slice(-7), [
     { type: 'fd', key: 'lowerdir+', path: at(300) },
     { type: 'fd', key: 'datadir+', path: at(400) },
     { type: 'fd', key: 'upperdir', path: at(260) },
     { type: 'string', key: 'workdir', value: '/w' },
-    { type: 'flag', key: 'userxattr' },
+    { type: 'flag', key: 'volatile' },
     { type: 'string', key: 'index', value: 'off' },
+    { type: 'string', key: 'metacopy', value: 'on' },
   ]);
 });
 fsconfig.run();

@@ -11,6 +11,8 @@ import { clampOctal, paxRecords, ustarFallbackLink, ustarFallbackName } from './
 /** Files up to this size are read in one piece; larger ones are streamed in chunks of this size. */
 const CHUNK = 1 << 20;
 const BLOCK = 512;
+const HIGH_WATER = 1 << 20;
+const IN_FLIGHT = 256 << 10;
 const EMPTY = Buffer.alloc(0);
 const S_IFREG = 0o100000;
 
@@ -35,10 +37,13 @@ export function layerStream(
   produce: (write: (entry: LayerEntry) => Promise<void>) => Promise<void>,
   options: { signal?: AbortSignal; onProgress?: (p: LayerWriterProgress) => void } = {},
 ): Readable {
-  const pack = tarStream.pack();
+  // Large buffers on both sides: each hand-off to the consumer (often a file write through the libuv
+  // pool) then carries many entries instead of a few 512-byte blocks.
+  const pack = tarStream.pack({ highWaterMark: HIGH_WATER });
   installPaxEncoder(pack);
   const progress = { bytes: 0, entries: 0 };
   const out = new Readable({
+    highWaterMark: HIGH_WATER,
     read() {
       pack.resume();
     },
@@ -55,19 +60,44 @@ export function layerStream(
   pack.on('end', () => out.push(null));
   pack.on('error', (err: Error) => out.destroy(err));
 
+  // Entries are handed to tar-stream without waiting for each to be consumed; the producer only waits
+  // once IN_FLIGHT bytes are queued, so small files do not each pay a round trip through the consumer.
+  const queue: Array<{ done: Promise<void>; bytes: number }> = [];
+  let queued = 0;
+  let failure: unknown;
+  const settleOldest = async () => {
+    const head = queue.shift()!;
+    await head.done;
+    queued -= head.bytes;
+  };
   const write = async (entry: LayerEntry) => {
+    if (failure) throw failure;
     if (out.destroyed) throw new Error('layer stream destroyed');
     options.signal?.throwIfAborted();
-    await writeEntry(pack, entry);
+    const bytes = BLOCK + entry.size;
+    if (entry.type === 'file' && entry.size > CHUNK) {
+      while (queue.length > 0) await settleOldest();
+      await writeEntry(pack, entry);
+    } else {
+      const done = writeEntry(pack, entry);
+      done.catch((err: unknown) => {
+        failure ??= err;
+      });
+      queue.push({ done, bytes });
+      queued += bytes;
+      while (queued > IN_FLIGHT) await settleOldest();
+    }
     progress.entries++;
     options.onProgress?.({ ...progress });
   };
-  produce(write).then(
-    () => pack.finalize(),
-    (err: unknown) => {
+  produce(write)
+    .then(async () => {
+      while (queue.length > 0) await settleOldest();
+      pack.finalize();
+    })
+    .catch((err: unknown) => {
       if (!out.destroyed) out.destroy(err as Error);
-    },
-  );
+    });
   return out;
 }
 

@@ -1,0 +1,150 @@
+// diff() against GNU `tar -c` on the same trees, side by side in one run: a rootfs-like corpus and
+// 100,000 small files, each read from tmpfs and from the root disk (warm page cache: dropping caches
+// would disturb everyone else on a shared machine). Both write the layer to a file on tmpfs.
+// ovl runs in a child process; its time is measured inside the child around diff() (Node's start-up
+// excluded, GNU tar's ~1 ms start-up included); peak RSS is the child's, from /usr/bin/time.
+//   pnpm --filter @ovl/tar bench diff          (OVL_BENCH_ROUNDS=5 for more rounds)
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+
+const CACHE = '/var/cache/ovl-bench';
+const ROUNDS = Number(process.env.OVL_BENCH_ROUNDS ?? 3);
+
+if (process.argv[2] === '--child') {
+  const [src, out] = process.argv.slice(3) as [string, string];
+  const { diff } = await import('../src/index.js');
+  const t0 = performance.now();
+  await pipeline(diff({ upper: src }), createWriteStream(out));
+  process.stdout.write(JSON.stringify({ seconds: (performance.now() - t0) / 1000 }));
+  process.exit(0);
+}
+
+/** The rootfs-like corpus: the apply bench's debootstrap rootfs when cached, else a ~250 MB slice of /usr. */
+function rootfsCorpus(): { path: string; label: string } {
+  for (const name of ['rootfs', 'minbase', 'debootstrap-minbase']) {
+    const p = join(CACHE, name);
+    if (existsSync(join(p, 'usr')) && existsSync(join(p, 'etc')))
+      return { path: p, label: `debootstrap ${name}` };
+  }
+  const p = join(CACHE, 'diff-usr-slice');
+  if (!existsSync(join(p, '.complete'))) {
+    rmSync(p, { recursive: true, force: true });
+    mkdirSync(join(p, 'usr/lib'), { recursive: true });
+    mkdirSync(join(p, 'usr/share'), { recursive: true });
+    for (const d of ['sbin', 'share/doc', 'share/perl', 'lib/python3.11', 'lib/python3'])
+      if (existsSync(`/usr/${d}`)) execFileSync('cp', ['-a', `/usr/${d}`, join(p, 'usr', d)]);
+    writeFileSync(join(p, '.complete'), '');
+  }
+  return { path: p, label: '/usr slice' };
+}
+
+/** 100,000 files of 0–4 KiB in 100 directories, deterministic content. */
+function smallCorpus(): { path: string; label: string } {
+  const p = join(CACHE, 'diff-small-100k');
+  if (!existsSync(join(p, '.complete'))) {
+    rmSync(p, { recursive: true, force: true });
+    let x = 7;
+    const block = Buffer.alloc(4096);
+    for (let i = 0; i < block.length; i++) block[i] = (i * 31) & 0xff;
+    for (let d = 0; d < 100; d++) {
+      const dir = join(p, `d${String(d).padStart(3, '0')}`);
+      mkdirSync(dir, { recursive: true });
+      for (let f = 0; f < 1000; f++) {
+        x = (x * 1103515245 + 12345) & 0x7fffffff;
+        writeFileSync(join(dir, `f${String(f).padStart(4, '0')}`), block.subarray(0, x % 4097));
+      }
+    }
+    writeFileSync(join(p, '.complete'), '');
+  }
+  return { path: p, label: '100,000 small files' };
+}
+
+function countEntries(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    n++;
+    if (e.isDirectory()) n += countEntries(join(dir, e.name));
+  }
+  return n;
+}
+
+interface Run {
+  seconds: number;
+  rssMiB: number;
+  bytes: number;
+}
+
+function timed(cmd: string[], parse?: (stdout: string) => number): Run {
+  const t0 = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', ...cmd], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const wall = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`${cmd.join(' ')} failed: ${r.stderr}`);
+  const rssKiB = Number(r.stderr.trim().split('\n').pop());
+  return { seconds: parse ? parse(r.stdout) : wall, rssMiB: rssKiB / 1024, bytes: 0 };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+
+const self = fileURLToPath(import.meta.url);
+const outDir = `/dev/shm/ovl-diff-bench-${process.pid}`;
+mkdirSync(outDir, { recursive: true });
+const rows: string[] = [];
+try {
+  for (const corpus of [rootfsCorpus(), smallCorpus()]) {
+    const entries = countEntries(corpus.path);
+    for (const where of ['tmpfs', 'disk'] as const) {
+      let src = corpus.path;
+      if (where === 'tmpfs') {
+        src = join(outDir, 'src');
+        rmSync(src, { recursive: true, force: true });
+        execFileSync('cp', ['-a', corpus.path, src]);
+      }
+      const out = join(outDir, 'out.tar');
+      const gnu: Run[] = [];
+      const ovl: Run[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const g = timed(['tar', '--xattrs', '--xattrs-include=*', '-cf', out, '-C', src, '.']);
+        g.bytes = statSync(out).size;
+        gnu.push(g);
+        rmSync(out);
+        const o = timed(
+          [process.execPath, '--import', 'tsx', self, '--child', src, out],
+          (stdout) => JSON.parse(stdout).seconds,
+        );
+        o.bytes = statSync(out).size;
+        ovl.push(o);
+        rmSync(out);
+      }
+      const row = (tool: string, runs: Run[], ratio: string) => {
+        const s = median(runs.map((r) => r.seconds));
+        const mb = runs[0]!.bytes / 1e6;
+        return `| ${corpus.label} (${entries.toLocaleString('en')} entries) | ${where} | ${tool} | ${s.toFixed(2)} s | ${(mb / s).toFixed(0)} MB/s | ${Math.round(entries / s).toLocaleString('en')} | ${median(runs.map((r) => r.rssMiB)).toFixed(0)} MiB | ${ratio} |`;
+      };
+      const ratio = median(ovl.map((r) => r.seconds)) / median(gnu.map((r) => r.seconds));
+      rows.push(row('GNU tar -c', gnu, '1.00×'));
+      rows.push(row('ovl diff', ovl, `${ratio.toFixed(2)}×`));
+      console.error(rows.slice(-2).join('\n'));
+      if (where === 'tmpfs') rmSync(src, { recursive: true, force: true });
+    }
+  }
+} finally {
+  rmSync(outDir, { recursive: true, force: true });
+}
+console.log(`\nrounds: ${ROUNDS}, medians; ${new Date().toISOString()}`);
+console.log('| corpus | source on | tool | time | throughput | entries/s | peak RSS | vs GNU tar |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const r of rows) console.log(r);

@@ -32,10 +32,10 @@ if (process.argv[2] === '--child') {
 
 /** The rootfs-like corpus: the apply bench's debootstrap rootfs when cached, else a ~250 MB slice of /usr. */
 function rootfsCorpus(): { path: string; label: string } {
-  for (const name of ['rootfs', 'minbase', 'debootstrap-minbase']) {
+  for (const name of ['rootfs-dir', 'rootfs', 'minbase']) {
     const p = join(CACHE, name);
     if (existsSync(join(p, 'usr')) && existsSync(join(p, 'etc')))
-      return { path: p, label: `debootstrap ${name}` };
+      return { path: p, label: 'debootstrap minbase rootfs' };
   }
   const p = join(CACHE, 'diff-usr-slice');
   if (!existsSync(join(p, '.complete'))) {

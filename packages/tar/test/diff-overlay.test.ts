@@ -221,4 +221,38 @@ e2e(
   },
 );
 
+e2e(
+  'the naive diff of the merged mount, applied by umoci over the base layer, gives the merged tree',
+  async () => {
+    const why = skipReason() ?? (hasUmoci() ? undefined : 'umoci not installed');
+    if (why) return console.log(`skip: ${why}`);
+    const work = join(base, 'oci-naive');
+    mkdirSync(work);
+    const view = join(base, 'view-naive');
+    mkdirSync(view);
+    overlayMount(view, `lowerdir=${dirs.upper}:${dirs.lower}`, MS_RDONLY);
+    try {
+      writeFileSync(join(work, 'base.tar'), await collect(diff({ lowers: [], tree: dirs.lower })));
+      const top = await collect(diff({ lowers: [dirs.lower], tree: view }));
+      writeFileSync(join(work, 'top.tar'), top);
+      const names = (await readTar(top)).map((r) => r.name);
+      assert.ok(names.includes('opt/old/.wh..wh..opq'), 'opt/old lost all its lower children: opaque');
+      assert.ok(names.includes('var/.wh.cache') && names.includes('usr/bin/.wh.tool'));
+      assert.not.ok(names.includes('var/log/'), 'untouched dirs stay out');
+      const img = `${join(work, 'img')}:t`;
+      run('umoci', ['init', '--layout', join(work, 'img')]);
+      run('umoci', ['new', '--image', img]);
+      run('umoci', ['raw', 'add-layer', '--image', img, join(work, 'base.tar')]);
+      run('umoci', ['raw', 'add-layer', '--image', img, join(work, 'top.tar')]);
+      run('umoci', ['unpack', '--image', img, join(work, 'bundle')]);
+      assert.equal(
+        describeTree(join(work, 'bundle/rootfs'), { mtimes: true }),
+        describeTree(view, { mtimes: true }),
+      );
+    } finally {
+      unmount(view);
+    }
+  },
+);
+
 e2e.run();

@@ -18,7 +18,7 @@ export interface TreeChangesOptions {
 
 export interface TreeChanges {
   changes: Change[];
-  /** Directories (paths as in changes) that kept none of their lower children: a diff marks them opaque. */
+  /** Directories (paths as in changes) whose lower children were all replaced: a diff marks them opaque. */
   replacedDirs: Set<string>;
 }
 
@@ -87,7 +87,9 @@ export function treeChanges(
       }
     }
     for (const name of gone) push(childOf(path, name), 'delete');
-    if (old && old.size > 0 && gone.size === old.size) replacedDirs.add(path);
+    // Replaced wholesale: none of the lower children survive and new ones took their place. (A directory
+    // merely emptied keeps one whiteout per child, as Docker writes it.)
+    if (old && old.size > 0 && gone.size === old.size && names.length > 0) replacedDirs.add(path);
     if (kept > keptBefore && !self && path !== '/') {
       slot.keep = true;
       kept++;

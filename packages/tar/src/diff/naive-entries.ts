@@ -1,7 +1,8 @@
 // The entries of a layer computed by comparing a new tree against its lowers (the "naive" diff, for
 // uppers the native diff cannot read, or for any directory): the changes of tree-changes.ts, written
-// parents first in bytewise order of their tar names; deletes become `.wh.` files, and a directory that
-// kept none of its lower children is written with one opaque marker instead of a whiteout per child.
+// parents first in bytewise order of their tar names; deletes become `.wh.` files, and a directory
+// replaced wholesale (none of its lower children left, new ones in their place) is written with one
+// opaque marker instead of a whiteout per child.
 import { childOf, comparePaths, parentOf } from '../changes/change.js';
 import { lstatMaybe, mtimeOf } from '../changes/fs-entry.js';
 import type { LayerFormat } from '../changes/lower-view.js';

@@ -76,7 +76,13 @@ export class OverlayDriver implements Driver {
         { path: home },
       );
     }
-    const unmount = (p: string) => sys.umount2(p, MNT_DETACH);
+    const unmount = (p: string) => {
+      try {
+        sys.umount2(p, MNT_DETACH);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'EINVAL') throw err; // already unmounted by someone else
+      }
+    };
     const storeOpts = { unmount, ...(opts.maxDepth !== undefined ? { maxDepth: opts.maxDepth } : {}) };
     const store = await OverlayStore.open(home, storeOpts);
     const imageStores: OverlayStore[] = [];

@@ -190,12 +190,16 @@ export class AufsStore {
     };
     for (const point of mountsUnder(join(this.home, 'mnt'))) {
       const id = point.slice(join(this.home, 'mnt').length + 1).split('/')[0] ?? '';
-      const held = isValidLayerId(id) ? await this.refs.withLock(id, async (h) => h.length > 0) : false;
-      if (held) continue;
-      if (this.unmount) {
-        await this.unmount(point);
-        r.unmounted.push(point);
-      } else r.staleMounts.push(point);
+      const clear = async () => {
+        // Checked again under the lock: another process may have unmounted it since we listed.
+        if (!mountsUnder(join(this.home, 'mnt')).includes(point)) return;
+        if (this.unmount) {
+          await this.unmount(point);
+          r.unmounted.push(point);
+        } else r.staleMounts.push(point);
+      };
+      if (isValidLayerId(id)) await this.refs.withLock(id, async (h) => (h.length > 0 ? undefined : clear()));
+      else await clear();
     }
     for (const d of ['layers', 'diff', 'mnt', '.refs'])
       r.leftovers.push(...(await removeLeftovers(join(this.home, d))));

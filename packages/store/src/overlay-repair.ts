@@ -74,14 +74,18 @@ export async function repairOverlayStore(store: OverlayStore): Promise<RepairRep
   // Stale mounts first, so nothing below deletes through a mount point.
   for (const point of mountsUnder(home)) {
     const id = relative(home, point).split('/')[0] ?? '';
-    const held = isValidLayerId(id) ? await store.refs.withLock(id, async (h) => h.length > 0) : false;
-    if (held) continue;
-    if (store.unmount) {
+    const clear = async () => {
+      // Checked again under the lock: another process may have put (unmounted) it since we listed.
+      if (!mountsUnder(home).includes(point)) return;
+      if (!store.unmount) {
+        report.staleMounts.push(point);
+        return;
+      }
       await store.unmount(point);
       report.unmounted.push(point);
-    } else {
-      report.staleMounts.push(point);
-    }
+    };
+    if (isValidLayerId(id)) await store.refs.withLock(id, async (h) => (h.length > 0 ? undefined : clear()));
+    else await clear();
   }
 
   report.leftovers.push(...(await removeLeftovers(home)));

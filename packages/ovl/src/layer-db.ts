@@ -1,6 +1,6 @@
 // What the meta package knows about each layer beyond the driver's own files: its parent (for `ls
 // --tree` and for refusing to remove a layer others build on), where it came from, and its size.
-// One JSON file per layer under `<home>/ovl/layers/`, each written atomically.
+// One JSON file per layer under `<home>/.ovl/layers/` (a dot name, which no driver takes for a layer), each written atomically.
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ export interface LayerRecord {
 export class LayerDb {
   private readonly dir: string;
   constructor(home: string) {
-    this.dir = join(home, 'ovl', 'layers');
+    this.dir = join(home, '.ovl', 'layers');
   }
 
   private file(id: string): string {

@@ -1,5 +1,5 @@
 // Which layer is mounted where by `ovl mount`, so that `ovl umount TARGET` and `ovl commit TARGET`
-// know the layer behind a path. One JSON file per target under `<home>/ovl/mounts/`.
+// know the layer behind a path. One JSON file per target under `<home>/.ovl/mounts/`.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
@@ -21,7 +21,7 @@ export interface MountRecord {
 export class MountRecords {
   private readonly dir: string;
   constructor(home: string) {
-    this.dir = join(home, 'ovl', 'mounts');
+    this.dir = join(home, '.ovl', 'mounts');
   }
 
   private file(target: string): string {

@@ -52,7 +52,9 @@ export async function mountLayer(
       readWrite: true,
     });
   }
-  const source = await driver.get(id, { mountLabel: options.mountLabel });
+  // An image layer is mounted without an upper dir, so nothing can write into it, not even through
+  // the driver's own merged dir; the bind at the target is made read-only as well.
+  const source = await driver.get(id, { mountLabel: options.mountLabel, readOnly: !options.readWrite });
   try {
     await mkdir(abs, { recursive: true });
     mount(source, abs, '', MS_BIND);

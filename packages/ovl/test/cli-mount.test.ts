@@ -1,0 +1,146 @@
+// As root on real overlayfs: `ovl mount` of the embedded image gives the expected root read-only; a
+// --rw mount takes changes that `ovl commit --oci` turns into a layer and an image umoci and skopeo read.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isMountpoint, MNT_DETACH, readMountinfo, umount2 } from '@ovl/syscall';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { embeddedImage, isRoot, ovl, removeDir, tempDir } from './helpers/cli.js';
+import { assertEmbeddedRootfs } from './helpers/expected-tree.js';
+
+const overlayHere =
+  existsSync('/proc/filesystems') && readFileSync('/proc/filesystems', 'utf8').includes('overlay');
+const have = (cmd: string) => spawnSync(cmd, ['--version']).status === 0;
+const skip = !isRoot ? 'not root' : !overlayHere ? 'no overlay in /proc/filesystems' : undefined;
+
+const Mount = suite('ovl mount / umount / commit on overlayfs');
+const ctx = { home: '', work: '' };
+const inStore = (args: string[]) => ovl([...args, '--store', ctx.home, '--driver', 'overlay']);
+
+Mount.before(() => {
+  ctx.work = tempDir('mount');
+  ctx.home = join(ctx.work, 'store');
+});
+Mount.after(() => {
+  // Whatever a failed test left mounted below the work dir goes, deepest first, before the dir does.
+  const left = readMountinfo()
+    .map((m) => m.mountPoint)
+    .filter((p) => p.startsWith(`${ctx.work}/`))
+    .sort()
+    .reverse();
+  for (const p of left) umount2(p, MNT_DETACH);
+  removeDir(ctx.work);
+});
+
+if (skip) {
+  console.log(`ovl mount tests skipped: ${skip}`);
+} else {
+  Mount('a read-only mount of the image shows the expected root and refuses writes', () => {
+    const target = join(ctx.work, 'ro');
+    const r = inStore(['mount', embeddedImage, target]);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /read-only mount of [0-9a-f]{64} at/);
+    assert.ok(isMountpoint(target));
+    const info = readMountinfo().find((m) => m.mountPoint === target);
+    assert.ok(info?.options.includes('ro'), `bind is read-only: ${info?.options}`);
+    assert.not.match(JSON.stringify(info), /upperdir=/, 'an image layer is mounted without an upper dir');
+    assertEmbeddedRootfs(target);
+    const write = spawnSync('sh', ['-c', `echo x > ${target}/etc/new`], { encoding: 'utf8' });
+    assert.is.not(write.status, 0, 'writing into a read-only mount fails');
+    assert.is(inStore(['umount', target]).code, 0);
+    assert.not.ok(isMountpoint(target), 'umount leaves no mount behind');
+    assert.equal(readdirSync(target), [], 'the target is an empty dir again');
+  });
+
+  Mount('umount of a path ovl did not mount exits 3', () => {
+    const r = inStore(['umount', join(ctx.work, 'nothing-here')]);
+    assert.is(r.code, 3);
+    assert.match(r.stderr, /is not an ovl mount/);
+  });
+
+  Mount('a layer ID mounts like its image', () => {
+    const top = inStore(['unpack', embeddedImage]).stdout.trim();
+    const target = join(ctx.work, 'by-id');
+    assert.is(inStore(['mount', top, target]).code, 0);
+    assertEmbeddedRootfs(target);
+    assert.is(inStore(['umount', target]).code, 0);
+  });
+
+  Mount('--rw mount, change, commit --oci: a new layer and an image that umoci and skopeo read', () => {
+    const target = join(ctx.work, 'rw');
+    const r = inStore(['mount', '--rw', embeddedImage, target, '--json']);
+    assert.is(r.code, 0, r.stderr);
+    assert.is(JSON.parse(r.stdout).readWrite, true);
+    writeFileSync(join(target, 'etc', 'added.txt'), 'added in the rw mount\n');
+    unlinkSync(join(target, 'etc', 'hostname'));
+    const oci = join(ctx.work, 'committed-oci');
+    const c = inStore(['commit', target, '--oci', oci, '--ref', 'committed', '--json']);
+    assert.is(c.code, 0, c.stderr);
+    const result = JSON.parse(c.stdout);
+    assert.match(result.layer, /^[0-9a-f]{64}$/);
+    assert.match(result.diffId, /^sha256:[0-9a-f]{64}$/);
+    assert.is(inStore(['umount', target]).code, 0);
+
+    // The committed layer is in the store, on top of the image's top layer.
+    const layers = JSON.parse(inStore(['ls', '--json']).stdout) as Array<{ id: string; parent?: string }>;
+    const committed = layers.find((l) => l.id === result.layer);
+    assert.ok(committed, 'the committed layer is listed');
+    const changes = JSON.parse(inStore(['changes', result.layer, '--json']).stdout) as Array<{
+      path: string;
+      kind: string;
+    }>;
+    assert.equal(
+      changes.map((c) => `${c.kind} ${c.path}`).sort(),
+      ['add /etc/added.txt', 'delete /etc/hostname', 'modify /etc'].sort(),
+    );
+
+    if (!have('umoci') || !have('skopeo')) {
+      console.log('umoci/skopeo check skipped: tools not installed');
+      return;
+    }
+    const inspect = JSON.parse(
+      execFileSync('skopeo', ['inspect', `oci:${oci}:committed`], { encoding: 'utf8' }),
+    );
+    assert.is(inspect.Layers.length, 4, 'skopeo sees the 3 image layers plus the committed one');
+    const bundle = join(ctx.work, 'bundle');
+    execFileSync('umoci', ['unpack', '--image', `${oci}:committed`, bundle], { stdio: 'pipe' });
+    const rootfs = join(bundle, 'rootfs');
+    assert.is(readFileSync(join(rootfs, 'etc', 'added.txt'), 'utf8'), 'added in the rw mount\n');
+    assert.not.ok(existsSync(join(rootfs, 'etc', 'hostname')), 'the deletion is in the image');
+    assert.is(
+      readFileSync(join(rootfs, 'usr', 'bin', 'hello'), 'utf8'),
+      readFileSync(join(rootfs, 'usr', 'bin', 'hello'), 'utf8'),
+    );
+    assert.ok(existsSync(join(rootfs, 'usr', 'bin', 'greet-again')));
+  });
+
+  Mount('mounting as an unprivileged user exits 4 with a hint to run as root', () => {
+    if (!have('setpriv')) return console.log('skipped: setpriv not installed');
+    const home = join(ctx.work, 'nobody-store');
+    execFileSync('mkdir', ['-p', home]);
+    execFileSync('chown', ['65534:65534', home, ctx.work]);
+    const r = spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        join(import.meta.dirname, '..', 'dist', 'cli.js'),
+        'mount',
+        embeddedImage,
+        join(home, 'm'),
+        '--store',
+        home,
+        '--driver',
+        'vfs',
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.is(r.status, 4, r.stderr);
+    assert.match(r.stderr, /run with sudo/);
+  });
+}
+
+Mount.run();

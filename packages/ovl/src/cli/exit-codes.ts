@@ -41,7 +41,7 @@ const BY_CODE: Record<string, number> = {
 
 export function exitCodeOf(err: unknown): number {
   const code = (err as { code?: string })?.code;
-  return (code && BY_CODE[code]) ?? EXIT.ERROR;
+  return (code ? BY_CODE[code] : undefined) ?? EXIT.ERROR;
 }
 
 /** One line a user can act on, added under the message for errors that have a usual fix. */

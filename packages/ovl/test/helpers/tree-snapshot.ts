@@ -2,7 +2,7 @@
 // target, xattrs and hardlink group. Two trees are the same when their snapshots are deepEqual.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 
 export interface EntrySnapshot {
@@ -19,7 +19,7 @@ export interface EntrySnapshot {
   hardlinkOf?: string;
 }
 
-function typeOf(st: ReturnType<typeof lstatSync>): EntrySnapshot['type'] {
+function typeOf(st: Stats): EntrySnapshot['type'] {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'dir';
   if (st.isSymbolicLink()) return 'symlink';

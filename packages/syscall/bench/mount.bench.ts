@@ -47,7 +47,8 @@ interface Stack {
 function buildStack(base: string, n: number): Stack {
   const lowers: string[] = [];
   for (let k = n - 1; k >= 0; k--) {
-    const dir = join(base, 'layers', String(k).padStart(3, '0'));
+    // short paths (~24 bytes), so that 100 layers still fit one page as absolute paths
+    const dir = join(base, String(k));
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, `f${k}`), String(k));
     lowers.push(dir);
@@ -152,7 +153,7 @@ async function rounds(f: () => Promise<number>): Promise<number> {
 
 const features = probeOverlayFeatures();
 const rows: string[][] = [];
-const base = mkdtempSync(join(tmpdir(), 'ovl-bench-mount-'));
+const base = mkdtempSync(join(tmpdir(), 'ovl-b'));
 try {
   for (const n of [1, 10, 100, 500]) {
     const dir = join(base, String(n));

@@ -9,6 +9,7 @@ import type { CreateOptions, Driver, GetOptions } from './driver-types.js';
 import { OverlayError } from './errors.js';
 import { type OverlayKernelFeatures, probeKernelFeatures } from './kernel-features.js';
 import * as diffOps from './layer-diff.js';
+import { applyMountFlags, splitMountFlags } from './mount-flags.js';
 import { type LayerMount, type MountContext, mountLayer } from './mount-layer.js';
 import { checkBackingFs, overlayInKernel, supportsDType } from './support.js';
 
@@ -88,7 +89,8 @@ export class OverlayDriver implements Driver {
     const imageStores: OverlayStore[] = [];
     for (const dir of options.imageStores)
       imageStores.push(await OverlayStore.open(dir, { ...storeOpts, repair: false }));
-    const extra = options.mountOptions.length > 0 ? `,${options.mountOptions.join(',')}` : '';
+    const dataOptions = splitMountFlags(options.mountOptions).data;
+    const extra = dataOptions.length > 0 ? `,${dataOptions.join(',')}` : '';
     const features = options.mountProgram
       ? {
           lowerdirPlus: false,
@@ -162,11 +164,10 @@ export class OverlayDriver implements Driver {
     return top === undefined ? undefined : basename(dirname(top));
   }
 
-  private extraOptions(more: string[] = []): OverlayExtraOptions {
+  private extraOptions(extra: string[]): OverlayExtraOptions {
     const o: OverlayExtraOptions = {};
     if (this.options.userxattr) o.userxattr = true;
     if (this.features.index && !this.mountCtx.mountProgram) o.index = 'off';
-    const extra = [...this.options.mountOptions, ...more];
     if (extra.length > 0) o.extra = extra;
     return o;
   }
@@ -177,6 +178,8 @@ export class OverlayDriver implements Driver {
     if (layer.lowers.length === 0) return layer.diff; // a base layer is never mounted
     await this.store.refs.acquire(id, async () => {
       if (this.sys.isMountpoint(layer.merged)) this.sys.umount2(layer.merged, MNT_DETACH); // stale
+      const wanted = [...this.options.mountOptions, ...(opts.options ?? [])];
+      const split = splitMountFlags(wanted);
       const resolved = await this.lowerDirs(r);
       // Lowers as short `<home>/l/<ID>` paths when the chain lives in our store: shorter data for the
       // absolute strategy, and the same names relative to home for the link-relative one.
@@ -190,7 +193,7 @@ export class OverlayDriver implements Driver {
         target: layer.merged,
         home: r.store.home,
         lowers: readOnly ? [layer.diff, ...lowers] : lowers,
-        options: this.extraOptions(opts.options),
+        options: this.extraOptions(this.mountCtx.mountProgram ? wanted : split.data),
       };
       if (relative) m.linkNames = readOnly ? [`${id}/diff`, ...layer.lowers] : layer.lowers;
       if (!readOnly) {
@@ -201,6 +204,14 @@ export class OverlayDriver implements Driver {
       }
       if (opts.mountLabel) m.label = opts.mountLabel;
       const strategy = await mountLayer(this.mountCtx, m);
+      if (!this.mountCtx.mountProgram) {
+        try {
+          applyMountFlags(this.sys, layer.merged, split.flags);
+        } catch (err) {
+          this.sys.umount2(layer.merged, MNT_DETACH);
+          throw err;
+        }
+      }
       this.strategies.set(id, strategy);
       this.lastStrategy = strategy;
     });
@@ -226,6 +237,15 @@ export class OverlayDriver implements Driver {
 
   async remove(id: string): Promise<void> {
     if (!(await this.store.exists(id))) {
+      for (const other of this.imageStores) {
+        if (await other.exists(id)) {
+          throw new OverlayError(
+            'ERR_OVL_READ_ONLY_LAYER',
+            `layer ${id} lives in the read-only image store ${other.home}; remove it there`,
+            { path: id },
+          );
+        }
+      }
       // also safe on a half-created layer: the store's remove deletes whatever is there
       await this.store.remove(id).catch((err) => {
         if (!(err instanceof StoreError)) throw err;

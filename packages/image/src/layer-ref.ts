@@ -97,7 +97,7 @@ function chain(stages: Readable[], signal?: AbortSignal): Readable {
     if (err) out.destroy(first instanceof ImageError ? first : (first ?? err));
   });
   if (signal) {
-    const abort = () => stages[0]!.destroy(signal.reason ?? new Error('aborted'));
+    const abort = () => out.destroy(signal.reason ?? new Error('aborted'));
     if (signal.aborted) abort();
     else signal.addEventListener('abort', abort, { once: true });
     out.once('close', () => signal.removeEventListener('abort', abort));

@@ -227,4 +227,35 @@ bad('a directory that is no image: ERR_OVL_BAD_IMAGE saying what to give', async
   assert.equal(await readdir(ctx.dir), []);
 });
 
+bad('a blob deleted after openImage: the stream fails with ERR_OVL_MISSING_BLOB', async () => {
+  ctx.dir = await tempDir('vanished');
+  const { img } = await oneImage(ctx.dir);
+  const image = await openImage(ctx.dir, { platform: 'amd64' });
+  await rm(blob(ctx.dir, img.layers[0]!.digest));
+  const err = await streamError(image.layers[0]!.open());
+  assert.is(err?.code, 'ERR_OVL_MISSING_BLOB');
+});
+
+bad('aborting a layer stream destroys it with the abort reason', async () => {
+  ctx.dir = await tempDir('abort');
+  await oneImage(ctx.dir);
+  const image = await openImage(ctx.dir, { platform: 'amd64' });
+  const ac = new AbortController();
+  const stream = image.layers[0]!.open({ signal: ac.signal });
+  const reason = new Error('user cancelled');
+  let seen = 0;
+  const err = await (async () => {
+    try {
+      for await (const chunk of stream) {
+        seen += (chunk as Buffer).length;
+        ac.abort(reason);
+      }
+    } catch (e) {
+      return e;
+    }
+  })();
+  assert.is(err, reason);
+  assert.ok(seen > 0 && seen < 300_000, `stopped early (${seen} bytes)`);
+});
+
 bad.run();

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { chainIds, openImage } from '../src/index.js';
 import {
   cleanup,
+  LayoutWriter,
   layerTar,
   readAll,
   sha256,
@@ -125,5 +126,39 @@ docker('an arm64 docker archive on an amd64 request: ERR_OVL_NO_MATCHING_PLATFOR
     variant: 'v8',
   });
 });
+
+docker(
+  'newer docker save (OCI layout plus manifest.json): read as an OCI layout, tags from annotations',
+  async () => {
+    ctx.dir = await tempDir('docker-oci');
+    const w = new LayoutWriter(ctx.dir);
+    const tar = await layerTar([{ name: 'etc/issue', content: 'docker 25\n' }]);
+    const img = w.image({ layers: [{ tar, compression: 'none' }] });
+    await w.write([
+      {
+        ...img.descriptor,
+        annotations: {
+          'io.containerd.image.name': 'docker.io/library/busy:1.36',
+          'org.opencontainers.image.ref.name': '1.36',
+        },
+      },
+    ]);
+    await writeFile(
+      join(ctx.dir, 'manifest.json'),
+      JSON.stringify([
+        {
+          Config: `blobs/sha256/${img.config.digest.slice(7)}`,
+          RepoTags: ['busy:1.36'],
+          Layers: [`blobs/sha256/${img.layers[0]!.digest.slice(7)}`],
+        },
+      ]),
+    );
+    const image = await openImage(ctx.dir, { ref: 'busy:1.36', platform: 'amd64' });
+    assert.is(image.format, 'oci-layout');
+    assert.is(image.manifestDigest, img.descriptor.digest);
+    assert.equal(image.refs, ['1.36', 'docker.io/library/busy:1.36']);
+    assert.ok((await readAll(image.layers[0]!.open())).equals(tar));
+  },
+);
 
 docker.run();

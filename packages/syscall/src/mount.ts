@@ -2,6 +2,7 @@
 // (~0.5 ms for an overlay mount, 29 ns of koffi overhead), cheaper than a thread-pool hand-off.
 import { check, SyscallError } from './errors.js';
 import { fn, lastErrno } from './libc.js';
+import { tooManyLayersHint } from './overlay-limits.js';
 
 /**
  * mount(2). `data` is passed as-is (the kernel reads at most one page of it, NUL included, and
@@ -18,7 +19,12 @@ export function mount(source: string, target: string, fstype: string, flags = 0,
   }
   const f = fn('int mount(const char *, const char *, const char *, unsigned long, const char *)');
   const ret = f(source, target, fstype, flags, data ?? null);
-  if (ret < 0) throw new SyscallError(lastErrno(), 'mount', target, { what, dest: source });
+  if (ret < 0) {
+    const errno = lastErrno();
+    const step = { kind: 'mount' as const, source, target, fstype, flags, data: data ?? '' };
+    const depth = errno === 22 ? tooManyLayersHint(step) : '';
+    throw new SyscallError(errno, 'mount', target, { what, dest: source, ...(depth ? { hint: depth } : {}) });
+  }
 }
 
 /** What a mount call tried, for error messages: type, target, flags and the data with its length. */

@@ -1,6 +1,7 @@
 // A Syscalls that touches nothing: it records every call with its arguments and keeps a pretend
 // mount table, so that code above (the overlay and aufs drivers) can be tested by what it asks
 // the kernel to do — including rollback, by making a chosen call fail.
+import { constants as osConstants } from 'node:os';
 import type { MountPlan, MountStep } from '@ovl/mountopts';
 import { MNT_DETACH, MS_MOVE, MS_REMOUNT } from './constants.js';
 import { SyscallError } from './errors.js';
@@ -57,14 +58,9 @@ export function createRecordingSyscalls(opts: RecordingOptions = {}): {
     calls.push(call);
     const verdict = opts.onCall?.(call);
     if (typeof verdict === 'string') {
-      const errno = (
-        { EPERM: 1, ENOENT: 2, EIO: 5, EBUSY: 16, EEXIST: 17, ENOTDIR: 20, EINVAL: 22, ENOSPC: 28 } as Record<
-          string,
-          number
-        >
-      )[verdict];
+      const errno = (osConstants.errno as Record<string, number>)[verdict] ?? 5;
       const target = typeof call.args[1] === 'string' ? call.args[1] : String(call.args[0] ?? '');
-      throw new SyscallError(errno ?? 5, call.name, target, { what: `${call.name} '${target}' (recorded)` });
+      throw new SyscallError(errno, call.name, target, { what: `${call.name} '${target}' (recorded)` });
     }
   }
 

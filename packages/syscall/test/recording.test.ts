@@ -131,4 +131,16 @@ rec('a throwing onCall fails the call with that error; settings are reported bac
   assert.equal(syscalls.probeOverlayFeatures(), { lowerdirPlus: false, setFd: false });
   assert.throws(() => syscalls.chroot('/x'), /boom/);
 });
+rec('an errno name from onCall becomes a SyscallError with that code', () => {
+  const { syscalls } = createRecordingSyscalls({ onCall: (c) => (c.name === 'mount' ? 'EXDEV' : undefined) });
+  try {
+    syscalls.mount('none', '/t', 'tmpfs');
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, SyscallError);
+    assert.is((e as SyscallError).code, 'EXDEV');
+    assert.is((e as SyscallError).path, '/t');
+  }
+  assert.ok(!syscalls.isMountpoint('/t'));
+});
 rec.run();

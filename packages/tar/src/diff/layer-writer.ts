@@ -12,6 +12,7 @@ import { clampOctal, paxRecords, ustarFallbackLink, ustarFallbackName } from './
 const CHUNK = 1 << 20;
 const BLOCK = 512;
 const HIGH_WATER = 1 << 20;
+const BATCH = 256 << 10;
 const IN_FLIGHT = 256 << 10;
 const EMPTY = Buffer.alloc(0);
 const S_IFREG = 0o100000;
@@ -52,12 +53,35 @@ export function layerStream(
       cb(err);
     },
   });
+  // tar-stream emits every header, body and padding as its own chunk; coalescing them into BATCH-sized
+  // buffers spares each downstream stage (a file write, gzip) thousands of tiny writes.
+  let batch: Buffer[] = [];
+  let batchBytes = 0;
+  let flushScheduled = false;
+  const flush = () => {
+    flushScheduled = false;
+    if (batchBytes === 0) return;
+    const chunk = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batchBytes);
+    batch = [];
+    batchBytes = 0;
+    if (!out.push(chunk)) pack.pause();
+  };
   pack.on('data', (data: unknown) => {
     const chunk = data as Buffer;
     progress.bytes += chunk.length;
-    if (!out.push(chunk)) pack.pause();
+    batch.push(chunk);
+    batchBytes += chunk.length;
+    if (batchBytes >= BATCH) flush();
+    else if (!flushScheduled) {
+      // Never hold data back while the producer waits for something else.
+      flushScheduled = true;
+      setImmediate(flush);
+    }
   });
-  pack.on('end', () => out.push(null));
+  pack.on('end', () => {
+    flush();
+    out.push(null);
+  });
   pack.on('error', (err: Error) => out.destroy(err));
 
   // Entries are handed to tar-stream without waiting for each to be consumed; the producer only waits

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { AufsStore } from '@ovl/store';
+import { AufsStore, StoreError } from '@ovl/store';
 import { MNT_DETACH, nativeSyscalls, type Syscalls } from '@ovl/syscall';
 import { type Change, changes as tarChanges, diff as tarDiff } from '@ovl/tar';
 import { applyStaged } from './apply-staged.js';
@@ -176,8 +176,8 @@ export class AufsDriver implements Driver {
     const p = this.store.paths(id);
     if (!existsSync(p.layersFile)) {
       // the same failure store.layer() reports, thrown synchronously because diff returns a stream
-      throw Object.assign(new Error(`layer ${id} does not exist in ${this.home}`), {
-        code: 'ERR_OVL_LAYER_NOT_FOUND',
+      throw new StoreError('ERR_OVL_LAYER_NOT_FOUND', `layer ${id} does not exist in ${this.home}`, {
+        path: id,
       });
     }
     return tarDiff({ upper: p.diff, format: 'aufs' });

@@ -1,7 +1,7 @@
 // Image → store: each layer of an image becomes a driver layer named by its chain ID, so a layer that is
 // already in the store (from this image or another that shares it) is reused, not unpacked again.
 import { mkdir } from 'node:fs/promises';
-import { type Readable, Transform } from 'node:stream';
+import { pipeline, type Readable, Transform } from 'node:stream';
 import { type OpenImageOptions, openImage } from '@ovl/image';
 import { apply } from '@ovl/tar';
 import type { Driver } from './driver.js';
@@ -27,16 +27,21 @@ export interface UnpackResult {
   layers: Array<{ id: string; diffId: string; reused: boolean }>;
 }
 
-/** Counts bytes as they pass, for progress reports. */
-function counter(onBytes: (total: number) => void): Transform {
+/**
+ * The layer's stream with its bytes counted as they pass, for progress reports. `pipeline` (not
+ * `.pipe`) so that a verification error of the source — a bad digest found at the end — reaches the
+ * consumer instead of leaving it waiting for an end that never comes.
+ */
+function counted(source: Readable, onBytes: (total: number) => void): Readable {
   let total = 0;
-  return new Transform({
+  const count = new Transform({
     transform(chunk: Buffer, _enc, done) {
       total += chunk.length;
       onBytes(total);
       done(null, chunk);
     },
   });
+  return pipeline(source, count, () => {});
 }
 
 /** Throttles progress events to a few per second; the first and last always pass. */
@@ -77,12 +82,10 @@ export async function unpackImage(
     let bytes = 0;
     await driver.create(id, parent);
     try {
-      const stream: Readable = layer.open().pipe(
-        counter((n) => {
-          bytes = n;
-          tick(n);
-        }),
-      );
+      const stream = counted(layer.open(), (n) => {
+        bytes = n;
+        tick(n);
+      });
       const size = await driver.applyDiff(id, parent, stream);
       await db.put({ id, parent, diffId: layer.diffId, size, created: new Date().toISOString() });
     } catch (err) {
@@ -124,12 +127,10 @@ export async function flattenImage(
     const tick = throttle((n: number) => report({ ...base, phase: 'progress', bytes: n }));
     let read = 0;
     const result = await apply(
-      layer.open().pipe(
-        counter((n) => {
-          read = n;
-          tick(n);
-        }),
-      ),
+      counted(layer.open(), (n) => {
+        read = n;
+        tick(n);
+      }),
       dir,
       { format: 'flatten' },
     );

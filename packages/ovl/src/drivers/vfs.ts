@@ -128,7 +128,7 @@ export class VfsDriver implements Driver {
 
   /**
    * Applies into a copy and swaps it in, so a failed apply leaves the layer exactly as it was.
-   * Returns the bytes of file content the layer wrote.
+   * Returns the size of the uncompressed layer tar, as containers/storage reports a layer's size.
    */
   async applyDiff(id: string, _parent: string | undefined, layer: Readable): Promise<number> {
     const d = await this.mustExist(id);

@@ -3,7 +3,7 @@
 
 import { formatMountLabel, planAufsMount, planOverlayMount } from '../src/index.js';
 
-const id = (i: number) => i.toString(16).padStart(64, 'c');
+const id = (i: number) => i.toString(16).padStart(64, '0');
 const home = '/var/lib/containers/storage/overlay';
 const me = `${home}/${id(99999)}`;
 const label = 'system_u:object_r:container_file_t:s0:c123,c456';

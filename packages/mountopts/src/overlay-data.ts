@@ -26,7 +26,12 @@ export interface OverlayDataOptions {
 }
 
 /** Refuse layer combinations the kernel refuses, before any path is looked at. */
-export function checkOverlayLayout(o: { lowers: string[]; upper?: string; work?: string }): void {
+export function checkOverlayLayout(o: {
+  lowers: string[];
+  upper?: string;
+  work?: string;
+  dataOnlyLowers?: string[];
+}): void {
   if (o.lowers.length === 0) {
     throw new MountOptsError(
       'ERR_OVL_BAD_OPTION',
@@ -42,6 +47,28 @@ export function checkOverlayLayout(o: { lowers: string[]; upper?: string; work?:
         option: 'workdir',
       },
     );
+  }
+  const all = [...o.lowers, ...(o.dataOnlyLowers ?? [])];
+  if (o.upper === undefined && all.length < 2) {
+    throw new MountOptsError(
+      'ERR_OVL_BAD_OPTION',
+      'overlayfs needs at least 2 lower layers without an upper dir; bind-mount a single layer read-only instead',
+      { option: 'lowerdir' },
+    );
+  }
+  const seen = new Set<string>();
+  for (const p of all) {
+    // The kernel refuses a layer named twice ("conflicting lowerdir path", ELOOP).
+    if (seen.has(p)) {
+      throw new MountOptsError(
+        'ERR_OVL_BAD_PATH',
+        `layer "${p}" is named twice; each layer may appear once`,
+        {
+          path: p,
+        },
+      );
+    }
+    seen.add(p);
   }
   if (o.work !== undefined && o.upper === undefined) {
     throw new MountOptsError(

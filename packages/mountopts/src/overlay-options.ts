@@ -112,9 +112,10 @@ export function formatOption(o: OverlayOption): string {
 
 /**
  * The options for a mount with this layout, refusing the combinations ovl_fs_params_verify answers with
- * EINVAL: data-only layers without metacopy (so `metacopy=on` is added when the caller left it unset, since
- * the module default is often off), userxattr with metacopy=on or with a redirect_dir other than nofollow,
- * and metacopy=on with an explicit redirect_dir other than on.
+ * EINVAL (checked on Linux 6.18): userxattr with metacopy=on or with a redirect_dir other than nofollow,
+ * and metacopy=on with an explicit redirect_dir other than on. Data-only layers needed metacopy before
+ * Linux 6.16 relaxed it and the module default is usually off, so `metacopy=on` is added for them when the
+ * caller left it unset (and userxattr, which refuses it, is not set).
  */
 export function resolveOverlayOptions(
   options: OverlayExtraOptions = {},
@@ -125,12 +126,6 @@ export function resolveOverlayOptions(
   const metacopy = onOff(options.metacopy, 'metacopy');
   // Without an upper layer the kernel reads redirect_dir=follow as on before checking.
   const redirect = options.redirectDir === 'follow' && !layout.upper ? 'on' : options.redirectDir;
-  if (layout.dataOnly && metacopy === 'off') {
-    throw conflict('data-only lower layers with metacopy=off (they need metacopy)', 'metacopy');
-  }
-  if (layout.dataOnly && options.userxattr) {
-    throw conflict('data-only lower layers with userxattr (userxattr turns metacopy off)', 'userxattr');
-  }
   if (options.userxattr && metacopy === 'on') throw conflict('userxattr with metacopy=on', 'metacopy');
   if (options.userxattr && redirect !== undefined && redirect !== 'nofollow') {
     throw conflict(`userxattr with redirect_dir=${redirect}`, 'redirect_dir');
@@ -139,6 +134,7 @@ export function resolveOverlayOptions(
     throw conflict(`metacopy=on with redirect_dir=${options.redirectDir}`, 'redirect_dir');
   }
   const list = overlayOptionList(options);
-  if (layout.dataOnly && metacopy === undefined) list.push({ key: 'metacopy', value: 'on' });
+  if (layout.dataOnly && metacopy === undefined && !options.userxattr)
+    list.push({ key: 'metacopy', value: 'on' });
   return list;
 }

@@ -15,6 +15,6 @@ export function throwsCode(fn: () => unknown, code: string): MountOptsError {
 }
 
 /** A 64-hex layer ID, distinct per `i`. */
-export const hexId = (i: number) => i.toString(16).padStart(64, 'c');
+export const hexId = (i: number) => i.toString(16).padStart(64, '0');
 /** containers/storage's default overlay home. */
 export const STORE = '/var/lib/containers/storage/overlay';

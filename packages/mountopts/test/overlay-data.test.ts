@@ -38,8 +38,8 @@ for (const [name, input, want] of [
   ],
   [
     'false flags are left out',
-    { lowers: ['/l'], options: { userxattr: false, metacopy: false } },
-    'lowerdir=/l,metacopy=off',
+    { lowers: ['/l', '/m'], options: { userxattr: false, metacopy: false } },
+    'lowerdir=/l:/m,metacopy=off',
   ],
   ['relative paths are allowed here', { lowers: ['l/A', 'l/B'] }, 'lowerdir=l/A:l/B'],
 ] as const) {
@@ -55,7 +55,12 @@ data('refuses what the kernel refuses', () => {
   throwsCode(() => overlayData({ lowers: ['/l'], work: '/w' }), 'ERR_OVL_BAD_OPTION');
   throwsCode(() => overlayData({ lowers: ['/l', ''] }), 'ERR_OVL_BAD_PATH');
   throwsCode(() => overlayData({ lowers: ['/l'], dataOnlyLowers: [''] }), 'ERR_OVL_BAD_PATH');
-  throwsCode(() => overlayData({ lowers: ['/l\0'] }), 'ERR_OVL_BAD_PATH');
+  throwsCode(() => overlayData({ lowers: ['/l\0', '/m'] }), 'ERR_OVL_BAD_PATH');
+  // a read-only mount needs two layers ("at least 2 lowerdir are needed while upperdir nonexistent")
+  throwsCode(() => overlayData({ lowers: ['/l'] }), 'ERR_OVL_BAD_OPTION');
+  // a layer named twice ("conflicting lowerdir path", ELOOP)
+  assert.is(throwsCode(() => overlayData({ lowers: ['/l', '/l'] }), 'ERR_OVL_BAD_PATH').path, '/l');
+  throwsCode(() => overlayData({ lowers: ['/l'], dataOnlyLowers: ['/l'] }), 'ERR_OVL_BAD_PATH');
 });
 data.run();
 
@@ -102,10 +107,15 @@ conflicts('data-only layers get metacopy=on unless it is set', () => {
     'lowerdir=/l::/d,metacopy=on',
   );
   assert.equal(resolveOverlayOptions({}, { upper: true, dataOnly: false }), []);
+  // Linux 6.16+ takes data-only layers without metacopy; an explicit choice, or userxattr, is left alone
+  assert.equal(resolveOverlayOptions({ metacopy: 'off' }, { upper: false, dataOnly: true }), [
+    { key: 'metacopy', value: 'off' },
+  ]);
+  assert.equal(resolveOverlayOptions({ userxattr: true }, { upper: false, dataOnly: true }), [
+    { key: 'userxattr' },
+  ]);
 });
 for (const [name, options, dataOnly, key] of [
-  ['data-only with metacopy=off', { metacopy: false }, true, 'metacopy'],
-  ['data-only with userxattr', { userxattr: true }, true, 'userxattr'],
   ['userxattr with metacopy=on', { userxattr: true, metacopy: 'on' }, false, 'metacopy'],
   ['userxattr with redirect_dir=on', { userxattr: true, redirectDir: 'on' }, false, 'redirect_dir'],
   ['metacopy=on with redirect_dir=off', { metacopy: 'on', redirectDir: 'off' }, false, 'redirect_dir'],

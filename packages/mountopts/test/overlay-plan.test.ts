@@ -33,30 +33,41 @@ basic('a small stack is one mount(2) with absolute, escaped paths', () => {
   });
 });
 basic('dataBytes counts UTF-8 bytes', () => {
-  const plan = planOverlayMount({ target: '/m', lowers: ['/é'] });
-  assert.is(mountStep(plan).data, 'lowerdir=/é');
-  assert.is(plan.dataBytes, 12);
+  const plan = planOverlayMount({ target: '/m', lowers: ['/é', '/z'] });
+  assert.is(mountStep(plan).data, 'lowerdir=/é:/z');
+  assert.is(plan.dataBytes, 15);
 });
 basic('source can be set', () => {
-  assert.is(mountStep(planOverlayMount({ target: '/m', lowers: ['/a'], source: 'ovl-x' })).source, 'ovl-x');
+  assert.is(
+    mountStep(planOverlayMount({ target: '/m', lowers: ['/a', '/z'], source: 'ovl-x' })).source,
+    'ovl-x',
+  );
 });
 basic.run();
 
 const refuse = suite('planOverlayMount: refusals');
 refuse('paths and layouts the kernel refuses', () => {
   throwsCode(() => planOverlayMount({ target: '/m', lowers: [] }), 'ERR_OVL_BAD_OPTION');
-  throwsCode(() => planOverlayMount({ target: '/m', lowers: ['rel'] }), 'ERR_OVL_BAD_PATH');
-  throwsCode(() => planOverlayMount({ target: 'm', lowers: ['/a'] }), 'ERR_OVL_BAD_PATH');
+  throwsCode(() => planOverlayMount({ target: '/m', lowers: ['rel', '/z'] }), 'ERR_OVL_BAD_PATH');
+  throwsCode(() => planOverlayMount({ target: 'm', lowers: ['/a', '/z'] }), 'ERR_OVL_BAD_PATH');
+  throwsCode(() => planOverlayMount({ target: '/m', lowers: ['/a'] }), 'ERR_OVL_BAD_OPTION');
+  throwsCode(() => planOverlayMount({ target: '/m', lowers: ['/a', '/b', '/a'] }), 'ERR_OVL_BAD_PATH');
   throwsCode(() => planOverlayMount({ target: '/m', lowers: ['/a', ''] }), 'ERR_OVL_BAD_PATH');
   throwsCode(() => planOverlayMount({ target: '/m', lowers: ['/a'], upper: '/u' }), 'ERR_OVL_BAD_OPTION');
   throwsCode(
     () => planOverlayMount({ target: '/m', lowers: ['/a'], upper: 'u', work: '/w' }),
     'ERR_OVL_BAD_PATH',
   );
-  throwsCode(() => planOverlayMount({ target: '/m', lowers: ['/a'], label: 'a"b' }), 'ERR_OVL_BAD_OPTION');
-  throwsCode(() => planOverlayMount({ target: '/m', lowers: ['/a'], pageSize: 4000 }), 'ERR_OVL_BAD_OPTION');
   throwsCode(
-    () => planOverlayMount({ target: '/m', lowers: ['/a'], strategy: 'bogus' as never }),
+    () => planOverlayMount({ target: '/m', lowers: ['/a', '/z'], label: 'a"b' }),
+    'ERR_OVL_BAD_OPTION',
+  );
+  throwsCode(
+    () => planOverlayMount({ target: '/m', lowers: ['/a', '/z'], pageSize: 4000 }),
+    'ERR_OVL_BAD_OPTION',
+  );
+  throwsCode(
+    () => planOverlayMount({ target: '/m', lowers: ['/a', '/z'], strategy: 'bogus' as never }),
     'ERR_OVL_BAD_OPTION',
   );
 });
@@ -100,13 +111,13 @@ depth('the limit is configurable', () => {
 });
 depth.run();
 
-// One lower whose path makes the absolute data exactly `bytes` long: "lowerdir=" + path.
-const lowerOfDataLength = (bytes: number) => `/${'x'.repeat(bytes - 'lowerdir=/'.length)}`;
+// Two lowers that make the absolute data exactly `bytes` long: "lowerdir=/z:" + path.
+const lowersOfDataLength = (bytes: number) => ['/z', `/${'x'.repeat(bytes - 'lowerdir=/z:/'.length)}`];
 
 const page = suite('planOverlayMount: page-size boundary');
 for (const pageSize of [4096, 16384, 65536]) {
   page(`${pageSize}: data of pageSize − 1 bytes goes absolute`, () => {
-    const plan = planOverlayMount({ target: '/m', lowers: [lowerOfDataLength(pageSize - 1)], pageSize });
+    const plan = planOverlayMount({ target: '/m', lowers: lowersOfDataLength(pageSize - 1), pageSize });
     assert.is(plan.strategy, 'absolute');
     assert.is(plan.dataBytes, pageSize - 1);
     assert.is(Buffer.byteLength(mountStep(plan).data), pageSize - 1);
@@ -115,7 +126,7 @@ for (const pageSize of [4096, 16384, 65536]) {
     page(
       `${pageSize}: data of ${bytes - pageSize === 0 ? 'pageSize' : 'pageSize + 1'} bytes is never emitted`,
       () => {
-        const lowers = [lowerOfDataLength(bytes)];
+        const lowers = lowersOfDataLength(bytes);
         const e = throwsCode(
           () => planOverlayMount({ target: '/m', lowers, pageSize, strategy: 'absolute' }),
           'ERR_OVL_DATA_TOO_LONG',
@@ -129,8 +140,8 @@ for (const pageSize of [4096, 16384, 65536]) {
     );
   }
   page(`${pageSize}: a multi-byte character straddling the boundary counts as bytes`, () => {
-    const path = `${lowerOfDataLength(pageSize - 2)}é`; // pageSize − 2 + 2 bytes = pageSize
-    assert.is(planOverlayMount({ target: '/m', lowers: [path], pageSize }).strategy, 'fd-relative');
+    const [z, path] = lowersOfDataLength(pageSize - 2); // pageSize − 2 + 2 bytes = pageSize
+    assert.is(planOverlayMount({ target: '/m', lowers: [z!, `${path}é`], pageSize }).strategy, 'fd-relative');
   });
 }
 page.run();
@@ -178,7 +189,7 @@ auto('kernel.lowerdirPlus: fsconfig with one lowerdir+ per layer, in order', () 
 });
 auto('absolute still wins when it fits, even with lowerdir+', () => {
   assert.is(
-    planOverlayMount({ target: '/m', lowers: ['/a'], kernel: { lowerdirPlus: true } }).strategy,
+    planOverlayMount({ target: '/m', lowers: ['/a', '/z'], kernel: { lowerdirPlus: true } }).strategy,
     'absolute',
   );
 });
@@ -248,7 +259,7 @@ forced('fd-relative escapes "{" in literal paths so they cannot pose as placehol
 });
 forced('link-relative without links is a bad option', () => {
   throwsCode(
-    () => planOverlayMount({ target: '/m', lowers: ['/a'], strategy: 'link-relative' }),
+    () => planOverlayMount({ target: '/m', lowers: ['/a', '/z'], strategy: 'link-relative' }),
     'ERR_OVL_BAD_OPTION',
   );
 });
@@ -278,8 +289,8 @@ forced('link-relative with chroot refuses paths outside the home', () => {
     () =>
       planOverlayMount({
         target: '/m',
-        lowers: ['/s/a'],
-        links: { home: '/s', names: ['l/A'], chroot: true },
+        lowers: ['/s/a', '/s/b'],
+        links: { home: '/s', names: ['l/A', 'l/B'], chroot: true },
         strategy: 'link-relative',
       }),
     'ERR_OVL_BAD_PATH',
@@ -296,12 +307,13 @@ const at = (n: number) => `/${'p'.repeat(n - 1)}`;
 fsconfig(
   `a value of ${FSCONFIG_VALUE_MAX} bytes goes as a string, ${FSCONFIG_VALUE_MAX + 1} does not`,
   () => {
-    const ok = planOverlayMount({ target: '/m', lowers: [at(255)], strategy: 'fsconfig' });
+    const ok = planOverlayMount({ target: '/m', lowers: [at(255), '/z'], strategy: 'fsconfig' });
     assert.equal((ok.steps[0] as FsconfigStep).params, [
       { type: 'string', key: 'lowerdir+', value: at(255) },
+      { type: 'string', key: 'lowerdir+', value: '/z' },
     ]);
     const e = throwsCode(
-      () => planOverlayMount({ target: '/m', lowers: [at(256)], strategy: 'fsconfig' }),
+      () => planOverlayMount({ target: '/m', lowers: [at(256), '/z'], strategy: 'fsconfig' }),
       'ERR_OVL_DATA_TOO_LONG',
     );
     assert.is(e.path, at(256));
@@ -309,7 +321,8 @@ fsconfig(
 );
 fsconfig('a label or option value over 255 bytes cannot go through fsconfig', () => {
   const e = throwsCode(
-    () => planOverlayMount({ target: '/m', lowers: ['/a'], label: 'x'.repeat(256), strategy: 'fsconfig' }),
+    () =>
+      planOverlayMount({ target: '/m', lowers: ['/a', '/z'], label: 'x'.repeat(256), strategy: 'fsconfig' }),
     'ERR_OVL_BAD_OPTION',
   );
   assert.match(e.message, 'context');
@@ -358,7 +371,7 @@ const idLowers = (n: number) => layers(n, (i) => `${STORE}/${hexId(i)}/diff`);
 const storeRelative = (n: number) => layers(n, (i) => `${hexId(i)}/diff`);
 const rw = { upper: `${me}/diff`, work: `${me}/work`, target: `${me}/merged` };
 function largest(make: (n: number) => PlanOverlayOptions): number {
-  let n = 1;
+  let n = 2; // a read-only overlay needs two layers
   while (n <= 500) {
     try {
       planOverlayMount(make(n));

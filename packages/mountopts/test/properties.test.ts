@@ -63,7 +63,7 @@ const overlay = suite('planOverlayMount properties');
 overlay('every plan fits the page and names every layer once, in order', () => {
   fc.assert(
     fc.property(
-      fc.uniqueArray(overlayPath, { minLength: 1, maxLength: 120 }),
+      fc.uniqueArray(overlayPath, { minLength: 2, maxLength: 120 }),
       fc.uniqueArray(overlayPath, { maxLength: 3 }),
       pageSizes,
       label,
@@ -130,17 +130,21 @@ overlay('every plan fits the page and names every layer once, in order', () => {
 });
 overlay('auto takes absolute exactly when the absolute data fits', () => {
   fc.assert(
-    fc.property(fc.array(overlayPath, { minLength: 1, maxLength: 80 }), pageSizes, (lowers, pageSize) => {
-      const forced = (() => {
-        try {
-          return planOverlayMount({ target: '/m', lowers, pageSize, strategy: 'absolute' });
-        } catch {
-          return undefined;
-        }
-      })();
-      const plan = planOverlayMount({ target: '/m', lowers, pageSize });
-      assert.is(plan.strategy, forced ? 'absolute' : 'fd-relative');
-    }),
+    fc.property(
+      fc.uniqueArray(overlayPath, { minLength: 2, maxLength: 80 }),
+      pageSizes,
+      (lowers, pageSize) => {
+        const forced = (() => {
+          try {
+            return planOverlayMount({ target: '/m', lowers, pageSize, strategy: 'absolute' });
+          } catch {
+            return undefined;
+          }
+        })();
+        const plan = planOverlayMount({ target: '/m', lowers, pageSize });
+        assert.is(plan.strategy, forced ? 'absolute' : 'fd-relative');
+      },
+    ),
     { numRuns: 200 },
   );
 });

@@ -11,7 +11,7 @@ export interface LayerRecord {
   parent?: string;
   /** sha256:… of the uncompressed layer tar, when it came from an image */
   diffId?: string;
-  /** bytes of file content the layer's apply wrote */
+  /** size of the uncompressed layer tar, as the driver's applyDiff reports it */
   size: number;
   created: string;
   /** a read-write layer made by `ovl mount --rw` */

@@ -62,7 +62,7 @@ Bad('a layer whose bytes do not match its digest: exit 6, names the blob', async
   const image = await damagedImage((blob) => {
     digest = blob.split('/').pop()!;
     const bytes = readFileSync(blob);
-    bytes[bytes.length - 20] ^= 0xff;
+    bytes[bytes.length - 20] = (bytes[bytes.length - 20] ?? 0) ^ 0xff;
     writeFileSync(blob, bytes);
   });
   await expectRefused(image, 6, new RegExp(`${digest.slice(0, 12)}|digest|diff`, 'i'));

@@ -9,7 +9,11 @@ import { apply } from '@ovl/tar';
  * was. An empty `diffDir` (the usual case: a new layer) is replaced by one rename; otherwise the staged
  * entries are moved in one by one, directories merged, other entries replacing what had their name.
  */
-export async function applyStaged(layer: Readable, diffDir: string, staging: string): Promise<void> {
+export async function applyStaged(
+  layer: Readable | AsyncIterable<Uint8Array>,
+  diffDir: string,
+  staging: string,
+): Promise<void> {
   await mkdir(staging, { mode: 0o755 });
   await chmod(staging, 0o755); // not the umask's idea of a layer root
   try {

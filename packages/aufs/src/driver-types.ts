@@ -10,8 +10,10 @@ export interface CreateOptions {
 export interface GetOptions {
   /** SELinux label, passed as `context="..."` on every mount call */
   mountLabel?: string;
-  /** accepted for the shared shape; aufs mounts its rw branch either way */
+  /** mount the stack read-only (MS_RDONLY on the mount and on every append remount) */
   readOnly?: boolean;
+  /** extra mount options: refused by this driver (ERR_OVL_BAD_OPTION) rather than silently dropped */
+  options?: string[];
 }
 
 /**
@@ -30,7 +32,11 @@ export interface Driver {
   metadata(id: string): Promise<Record<string, string>>;
   cleanup(): Promise<void>;
   diff(id: string, parent?: string): Readable;
-  applyDiff(id: string, parent: string | undefined, layer: Readable): Promise<number>;
+  applyDiff(
+    id: string,
+    parent: string | undefined,
+    layer: Readable | AsyncIterable<Uint8Array>,
+  ): Promise<number>;
   diffSize(id: string, parent?: string): Promise<number>;
   changes(id: string, parent?: string): Promise<Change[]>;
 }

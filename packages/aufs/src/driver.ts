@@ -94,6 +94,14 @@ export class AufsDriver implements Driver {
    * first `get` (later ones only count).
    */
   async get(id: string, opts: GetOptions = {}): Promise<string> {
+    if (opts.options && opts.options.length > 0) {
+      throw new AufsError(
+        'ERR_OVL_BAD_OPTION',
+        `extra mount options ${JSON.stringify(opts.options)} are not supported by the aufs driver; ` +
+          'mount without them (use readOnly for a read-only stack)',
+        { id },
+      );
+    }
     const layer = await this.store.layer(id);
     await this.store.refs.acquire(id, async () => {
       if (layer.parents.length === 0 || this.syscalls.isMountpoint(layer.mnt)) return;
@@ -107,6 +115,7 @@ export class AufsDriver implements Driver {
         xino: this.xino,
         pageSize: this.pageSize,
         syscalls: this.syscalls,
+        readOnly: opts.readOnly === true,
       });
     });
     return layer.parents.length === 0 ? layer.diff : layer.mnt;
@@ -184,7 +193,11 @@ export class AufsDriver implements Driver {
   }
 
   /** Applies a layer tar into the diff dir (whiteouts kept as `.wh.` files); returns the layer's size. */
-  async applyDiff(id: string, _parent: string | undefined, layer: Readable): Promise<number> {
+  async applyDiff(
+    id: string,
+    _parent: string | undefined,
+    layer: Readable | AsyncIterable<Uint8Array>,
+  ): Promise<number> {
     const p = await this.store.layer(id);
     await applyStaged(layer, p.diff, stagingPath(join(this.home, 'diff'), `apply-${id}`));
     return this.diffSize(id);

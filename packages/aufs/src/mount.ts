@@ -1,4 +1,4 @@
-import { planAufsMount } from '@ovl/mountopts';
+import { type MountPlan, MS_RDONLY, planAufsMount } from '@ovl/mountopts';
 import { runPlan, type Syscalls } from '@ovl/syscall';
 import { AufsError } from './errors.js';
 
@@ -13,6 +13,8 @@ export interface AufsMountRequest {
   xino?: string;
   pageSize: number;
   syscalls: Syscalls;
+  /** MS_RDONLY on every step: a remount without it would make the mount writable again */
+  readOnly?: boolean;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface AufsMountRequest {
  * again when a later step fails. Failures come back as ERR_OVL_MOUNT_FAILED with the step in the message.
  */
 export async function mountAufsStack(req: AufsMountRequest): Promise<void> {
-  const plan = planAufsMount({
+  const planned = planAufsMount({
     target: req.target,
     rw: req.rw,
     ro: req.ro,
@@ -30,6 +32,12 @@ export async function mountAufsStack(req: AufsMountRequest): Promise<void> {
     xino: req.xino,
     pageSize: req.pageSize,
   });
+  const plan: MountPlan = req.readOnly
+    ? {
+        ...planned,
+        steps: planned.steps.map((s) => (s.kind === 'mount' ? { ...s, flags: s.flags | MS_RDONLY } : s)),
+      }
+    : planned;
   try {
     await runPlan(plan, { syscalls: req.syscalls });
   } catch (cause) {

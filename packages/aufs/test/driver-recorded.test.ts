@@ -6,7 +6,7 @@ import type { RecordedCall } from '@ovl/syscall';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isAufsError } from '../src/index.js';
-import { AufsKernelModel, MS_REMOUNT } from './aufs-grammar.js';
+import { AufsKernelModel, MS_RDONLY, MS_REMOUNT } from './aufs-grammar.js';
 import { createChain, recordedDriver, sha, tempHome } from './fixtures.js';
 
 const MNT_DETACH = 2;
@@ -112,6 +112,26 @@ Ops('the mount label rides on the data; xino and dirperm1 options', async () => 
       'context="system_u:object_r:container_file_t:s0:c1,c2"';
     assert.equal(kernelCalls(calls), [['mount', 'none', join(t.home, 'mnt', b!), 'aufs', 0, data]]);
     replay(calls);
+  } finally {
+    t.cleanup();
+  }
+});
+
+Ops('readOnly puts MS_RDONLY on the mount and every remount; extra options are refused', async () => {
+  const t = tempHome('ro', 200);
+  try {
+    const { driver, calls } = await recordedDriver(t.home, { maxDepth: 256 });
+    const ids = await createChain(driver, 80);
+    const top = ids.at(-1)!;
+    await assert_rejects(driver.get(top, { options: ['nodev'] }), 'ERR_OVL_BAD_OPTION');
+    assert.equal(kernelCalls(calls), []);
+    await driver.get(top, { readOnly: true });
+    const k = kernelCalls(calls);
+    assert.ok(k.length > 1);
+    k.forEach((c, i) => {
+      assert.is(c[4], i === 0 ? MS_RDONLY : MS_REMOUNT | MS_RDONLY);
+    });
+    assert.is(replay(calls).stack(join(t.home, 'mnt', top)).length, 80);
   } finally {
     t.cleanup();
   }

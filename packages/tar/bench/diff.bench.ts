@@ -2,7 +2,8 @@
 // 100,000 small files, each read from tmpfs and from the root disk (warm page cache: dropping caches
 // would disturb everyone else on a shared machine). Both write the layer to a file on tmpfs.
 // ovl runs in a child process; its time is measured inside the child around diff() (Node's start-up
-// excluded, GNU tar's ~1 ms start-up included); peak RSS is the child's, from /usr/bin/time.
+// excluded, GNU tar's ~1 ms start-up included); peak RSS is the child's, from /usr/bin/time. CPU time
+// (user + system) is reported too: on a loaded machine it says more than wall time.
 //   pnpm --filter @ovl/tar bench diff          (OVL_BENCH_ROUNDS=5 for more rounds)
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
@@ -25,8 +26,11 @@ if (process.argv[2] === '--child') {
   const [src, out] = process.argv.slice(3) as [string, string];
   const { diff } = await import('../src/index.js');
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await pipeline(diff({ upper: src }), createWriteStream(out));
-  process.stdout.write(JSON.stringify({ seconds: (performance.now() - t0) / 1000 }));
+  const cpu = process.cpuUsage(c0);
+  const seconds = (performance.now() - t0) / 1000;
+  process.stdout.write(JSON.stringify({ seconds, cpu: (cpu.user + cpu.system) / 1e6 }));
   process.exit(0);
 }
 
@@ -81,17 +85,23 @@ function countEntries(dir: string): number {
 
 interface Run {
   seconds: number;
+  cpu: number;
   rssMiB: number;
   bytes: number;
 }
 
-function timed(cmd: string[], parse?: (stdout: string) => number): Run {
+function timed(cmd: string[], parse?: (stdout: string) => { seconds: number; cpu: number }): Run {
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', ...cmd], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', ...cmd], { encoding: 'utf8', maxBuffer: 1 << 26 });
   const wall = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`${cmd.join(' ')} failed: ${r.stderr}`);
-  const rssKiB = Number(r.stderr.trim().split('\n').pop());
-  return { seconds: parse ? parse(r.stdout) : wall, rssMiB: rssKiB / 1024, bytes: 0 };
+  const [user, sys, rssKiB] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number) as [
+    number,
+    number,
+    number,
+  ];
+  const own = parse?.(r.stdout);
+  return { seconds: own?.seconds ?? wall, cpu: own?.cpu ?? user + sys, rssMiB: rssKiB / 1024, bytes: 0 };
 }
 
 const median = (xs: number[]) => {
@@ -103,6 +113,7 @@ const self = fileURLToPath(import.meta.url);
 const outDir = `/dev/shm/ovl-diff-bench-${process.pid}`;
 mkdirSync(outDir, { recursive: true });
 const rows: string[] = [];
+const labels: string[] = [];
 try {
   for (const corpus of [rootfsCorpus(), smallCorpus()]) {
     const entries = countEntries(corpus.path);
@@ -121,22 +132,33 @@ try {
         g.bytes = statSync(out).size;
         gnu.push(g);
         rmSync(out);
-        const o = timed(
-          [process.execPath, '--import', 'tsx', self, '--child', src, out],
-          (stdout) => JSON.parse(stdout).seconds,
+        const o = timed([process.execPath, '--import', 'tsx', self, '--child', src, out], (stdout) =>
+          JSON.parse(stdout),
         );
         o.bytes = statSync(out).size;
         ovl.push(o);
         rmSync(out);
       }
       const row = (tool: string, runs: Run[], ratio: string) => {
-        const s = median(runs.map((r) => r.seconds));
+        const t = median(runs.map((r) => r.seconds));
+        const cpu = median(runs.map((r) => r.cpu));
         const mb = runs[0]!.bytes / 1e6;
-        return `| ${corpus.label} (${entries.toLocaleString('en')} entries) | ${where} | ${tool} | ${s.toFixed(2)} s | ${(mb / s).toFixed(0)} MB/s | ${Math.round(entries / s).toLocaleString('en')} | ${median(runs.map((r) => r.rssMiB)).toFixed(0)} MiB | ${ratio} |`;
+        const rss = median(runs.map((r) => r.rssMiB)).toFixed(0);
+        const rate = Math.round(entries / t).toLocaleString('en');
+        return `| ${corpus.label} | ${where} | ${tool} | ${t.toFixed(2)} s | ${cpu.toFixed(2)} s | ${(mb / t).toFixed(0)} MB/s | ${rate} | ${rss} MiB | ${ratio} |`;
       };
-      const ratio = median(ovl.map((r) => r.seconds)) / median(gnu.map((r) => r.seconds));
-      rows.push(row('GNU tar -c', gnu, '1.00×'));
-      rows.push(row('ovl diff', ovl, `${ratio.toFixed(2)}×`));
+      const ratioOf = (k: 'seconds' | 'cpu') =>
+        (median(ovl.map((r) => r[k])) / median(gnu.map((r) => r[k]))).toFixed(2);
+      rows.push(row('GNU tar -c', gnu, '1.00× / 1.00×'));
+      rows.push(row('ovl diff', ovl, `${ratioOf('seconds')}× / ${ratioOf('cpu')}×`));
+      if (
+        !labels.includes(
+          `${corpus.label}: ${entries.toLocaleString('en')} entries, ${(gnu[0]!.bytes / 1e6).toFixed(0)} MB of tar`,
+        )
+      )
+        labels.push(
+          `${corpus.label}: ${entries.toLocaleString('en')} entries, ${(gnu[0]!.bytes / 1e6).toFixed(0)} MB of tar`,
+        );
       console.error(rows.slice(-2).join('\n'));
       if (where === 'tmpfs') rmSync(src, { recursive: true, force: true });
     }
@@ -144,7 +166,9 @@ try {
 } finally {
   rmSync(outDir, { recursive: true, force: true });
 }
-console.log(`\nrounds: ${ROUNDS}, medians; ${new Date().toISOString()}`);
-console.log('| corpus | source on | tool | time | throughput | entries/s | peak RSS | vs GNU tar |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log(`\n${ROUNDS} rounds, medians, ${new Date().toISOString()}; ${labels.join('; ')}.`);
+console.log(
+  '| corpus | source on | tool | wall | CPU | throughput | entries/s | peak RSS | vs GNU tar (wall / CPU) |',
+);
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);

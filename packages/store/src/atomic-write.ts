@@ -15,14 +15,22 @@ export async function fsyncDir(dir: string): Promise<void> {
 /**
  * Writes `data` to `path` so that a reader (or a crash) sees either the old content or the new,
  * never a part: write a hidden temp file beside it, fsync it, rename it over `path`, fsync the dir.
+ * `durable: false` skips the two fsyncs: still atomic for readers, but not across a power loss —
+ * right for state that a reboot voids anyway, like mount reference counts.
  */
-export async function atomicWriteFile(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function atomicWriteFile(
+  path: string,
+  data: string | Uint8Array,
+  mode = 0o644,
+  opts: { durable?: boolean } = {},
+): Promise<void> {
+  const durable = opts.durable !== false;
   const dir = dirname(path);
   const tmp = join(dir, hiddenName(STAGING_PREFIX, basename(path)));
   const fh = await fsp.open(tmp, 'wx', mode);
   try {
     await fh.writeFile(data);
-    await fh.sync();
+    if (durable) await fh.sync();
   } catch (err) {
     await fh.close();
     await fsp.rm(tmp, { force: true });
@@ -35,7 +43,7 @@ export async function atomicWriteFile(path: string, data: string | Uint8Array, m
     await fsp.rm(tmp, { force: true });
     throw err;
   }
-  await fsyncDir(dir);
+  if (durable) await fsyncDir(dir);
 }
 
 /** Replaces (or creates) a symlink atomically: a temp symlink renamed over the old one. */

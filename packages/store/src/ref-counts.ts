@@ -38,7 +38,8 @@ export class RefCounts {
 
   private async write(id: string, holders: Holder[]): Promise<void> {
     if (holders.length === 0) await fsp.rm(this.file(id), { force: true });
-    else await atomicWriteFile(this.file(id), JSON.stringify(holders));
+    // Mounts do not survive a reboot, so neither need their counts: no fsync on this hot path.
+    else await atomicWriteFile(this.file(id), JSON.stringify(holders), 0o644, { durable: false });
   }
 
   /** Runs `fn` under the layer's lock with its live holders. */

@@ -101,6 +101,30 @@ Ops('two layers: one mount(2) with the seed data; counted gets; last put unmount
   }
 });
 
+Ops('concurrent gets mount once; concurrent puts unmount once', async () => {
+  const t = tempHome('concurrent');
+  try {
+    const { driver, calls, mounts } = await recordedDriver(t.home);
+    const [, b] = await createChain(driver, 2);
+    const mnt = join(t.home, 'mnt', b!);
+    const points = await Promise.all(Array.from({ length: 6 }, () => driver.get(b!)));
+    assert.equal(new Set(points), new Set([mnt]));
+    assert.equal(
+      kernelCalls(calls).map((c) => c[0]),
+      ['mount'],
+    );
+    assert.is(await driver.store.refs.count(b!), 6);
+    await Promise.all(Array.from({ length: 6 }, () => driver.put(b!)));
+    assert.equal(
+      kernelCalls(calls).map((c) => c[0]),
+      ['mount', 'umount2'],
+    );
+    assert.not.ok(mounts.has(mnt));
+  } finally {
+    t.cleanup();
+  }
+});
+
 Ops('the mount label rides on the data; xino and dirperm1 options', async () => {
   const t = tempHome('label');
   try {

@@ -5,37 +5,24 @@ import { ImageError } from './errors.js';
 import type { Compression } from './media-types.js';
 
 /**
- * A decompressing Transform for a layer blob; corrupt or truncated input becomes ERR_OVL_BAD_LAYER naming the
- * blob. zstd uses Node's own zlib binding when present (Node ≥ 22.15) and the pure-JS fzstd otherwise.
+ * A decompressing Transform for a layer blob. zstd uses Node's own zlib binding when present (Node ≥ 22.15)
+ * and the pure-JS fzstd otherwise. Its errors are raw zlib/fzstd errors; `badLayer` turns them into the
+ * ImageError a caller sees.
  */
-export function decompressor(compression: Compression, digest: string): Transform {
-  const wrap = (cause: unknown) =>
-    new ImageError(
-      'ERR_OVL_BAD_LAYER',
-      `layer blob ${digest} cannot be decompressed as ${compression} (${(cause as Error)?.message ?? cause}); it is truncated or corrupt — fetch the image again`,
-      { digest, cause },
-    );
-  if (compression === 'none') return new Transform({ transform: (c, _e, cb) => cb(null, c) });
-  const inner: Transform =
-    compression === 'gzip'
-      ? zlib.createGunzip()
-      : typeof (zlib as { createZstdDecompress?: unknown }).createZstdDecompress === 'function'
-        ? (zlib as unknown as { createZstdDecompress(): Transform }).createZstdDecompress()
-        : fzstdTransform();
-  return wrapErrors(inner, wrap);
+export function decompressor(compression: Exclude<Compression, 'none'>): Transform {
+  if (compression === 'gzip') return zlib.createGunzip();
+  const native = (zlib as { createZstdDecompress?: () => Transform }).createZstdDecompress;
+  return typeof native === 'function' ? native() : fzstdTransform();
 }
 
-/** Re-emits a stream's error as an ImageError while keeping the stream itself. */
-function wrapErrors(stream: Transform, wrap: (cause: unknown) => Error): Transform {
-  const destroy = stream.destroy.bind(stream);
-  stream.destroy = (err?: Error) => destroy(err && !(err instanceof ImageError) ? wrap(err) : err);
-  // zlib reports some failures by emitting 'error' directly rather than via destroy().
-  const emit = stream.emit.bind(stream);
-  stream.emit = ((event: string, ...args: unknown[]) =>
-    event === 'error' && !(args[0] instanceof ImageError)
-      ? emit('error', wrap(args[0]))
-      : emit(event, ...args)) as typeof stream.emit;
-  return stream;
+export function badLayer(cause: unknown, compression: Compression, digest: string): ImageError {
+  if (cause instanceof ImageError) return cause;
+  return new ImageError(
+    'ERR_OVL_BAD_LAYER',
+    `layer blob ${digest} cannot be decompressed as ${compression} (${(cause as Error)?.message ?? cause}); ` +
+      'it is truncated or corrupt — fetch the image again',
+    { digest, cause },
+  );
 }
 
 function fzstdTransform(): Transform {

@@ -1,5 +1,5 @@
 import { PassThrough, pipeline, type Readable } from 'node:stream';
-import { decompressor } from './decompress.js';
+import { badLayer, decompressor } from './decompress.js';
 import { ImageError } from './errors.js';
 import type { ImageFiles } from './image-files.js';
 import type { Compression } from './media-types.js';
@@ -51,11 +51,17 @@ export interface LayerSource {
   urls: string[] | undefined;
 }
 
+/** A stream in a layer's pipeline, and how its own errors are told to the reader. */
+interface Stage {
+  stream: Readable;
+  explain?: (err: unknown) => Error;
+}
+
 export function makeLayerRef(files: ImageFiles, src: LayerSource): LayerRef {
   const what = `layer ${src.index} blob ${src.digest}`;
-  const raw = (_opts?: OpenLayerOptions) => [
-    files.stream(src.file),
-    verifyStream({ digest: src.digest, size: src.size, what }),
+  const raw = (): Stage[] => [
+    { stream: files.stream(src.file), explain: (err) => missingExplained(err, src) },
+    { stream: verifyStream({ digest: src.digest, size: src.size, what }) },
   ];
   return {
     index: src.index,
@@ -68,36 +74,70 @@ export function makeLayerRef(files: ImageFiles, src: LayerSource): LayerRef {
     size: src.size,
     urls: src.urls,
     openRaw(opts) {
-      return chain(raw(opts), opts?.signal);
+      return chain(raw(), opts?.signal);
     },
     open(opts) {
-      const stages = raw(opts);
-      if (src.compression !== 'none') stages.push(decompressor(src.compression, src.digest));
-      stages.push(
-        verifyStream({
+      const stages = raw();
+      const { compression } = src;
+      if (compression !== 'none') {
+        stages.push({
+          stream: decompressor(compression),
+          explain: (err) => badLayer(err, compression, src.digest),
+        });
+      }
+      stages.push({
+        stream: verifyStream({
           digest: src.diffId,
           code: 'ERR_OVL_BAD_DIFFID',
           what: `layer ${src.index} (blob ${src.digest}, DiffID ${src.diffId})`,
         }),
-      );
+      });
       return chain(stages, opts?.signal);
     },
   };
 }
 
+/** A non-distributable layer that is not in the layout: say where its descriptor says it lives. */
+function missingExplained(err: unknown, src: LayerSource): Error {
+  if (err instanceof ImageError && err.code === 'ERR_OVL_MISSING_BLOB' && src.urls?.length) {
+    return new ImageError(
+      'ERR_OVL_MISSING_BLOB',
+      `layer ${src.index} blob ${src.digest} is non-distributable and not in the image; fetch it from ${src.urls.join(' or ')} into ${src.file}`,
+      { digest: src.digest, path: src.file, cause: err },
+    );
+  }
+  return err as Error;
+}
+
 /**
- * Pipes the stages into a PassThrough the caller reads. The first error of any stage destroys the output with
- * that error (not a later "premature close"), and a missing non-distributable blob says where it should come from.
+ * Pipes the stages into the PassThrough the caller reads. The first error of any stage, explained by that
+ * stage (a zlib error becomes ERR_OVL_BAD_LAYER), is what the output is destroyed with — not a later
+ * "premature close" from a neighbour being torn down.
  */
-function chain(stages: Readable[], signal?: AbortSignal): Readable {
+function chain(stages: Stage[], signal?: AbortSignal): Readable {
   const out = new PassThrough();
   let first: Error | undefined;
-  for (const s of stages) s.once('error', (err) => (first ??= err));
-  pipeline([...stages, out] as unknown as [Readable, PassThrough], (err) => {
-    if (err) out.destroy(first instanceof ImageError ? first : (first ?? err));
+  for (const { stream, explain } of stages) {
+    stream.once('error', (err) => {
+      first ??= explain ? explain(err) : err;
+    });
+  }
+  const streams = stages.map((s) => s.stream);
+  pipeline(streams as unknown as [Readable, PassThrough], (err) => {
+    if (err) out.destroy(first ?? err);
+  });
+  streams[streams.length - 1]!.pipe(out);
+  // A reader that gives up early (out.destroy()) must not leave the blob's file descriptor open.
+  out.once('close', () => {
+    for (const s of streams) if (!s.destroyed) s.destroy();
   });
   if (signal) {
-    const abort = () => out.destroy(signal.reason ?? new Error('aborted'));
+    const abort = () => {
+      const reason = signal.reason ?? new Error('aborted');
+      first ??= reason;
+      out.destroy(reason);
+      streams[0]!.destroy(reason);
+    };
     if (signal.aborted) abort();
     else signal.addEventListener('abort', abort, { once: true });
     out.once('close', () => signal.removeEventListener('abort', abort));

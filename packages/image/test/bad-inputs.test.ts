@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -256,6 +257,47 @@ bad('aborting a layer stream destroys it with the abort reason', async () => {
   })();
   assert.is(err, reason);
   assert.ok(seen > 0 && seen < 300_000, `stopped early (${seen} bytes)`);
+});
+
+bad('a non-distributable layer that is absent: openImage succeeds, open() names its URLs', async () => {
+  ctx.dir = await tempDir('foreign');
+  const w = new LayoutWriter(ctx.dir);
+  const tar = await layerTar([{ name: 'a', content: 'a' }]);
+  const img = w.image({
+    layers: [{ tar, mediaType: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip' }],
+  });
+  const manifest = JSON.parse(img.manifest.bytes.toString());
+  manifest.layers[0].urls = ['https://example.invalid/layer.tgz'];
+  const m = w.json(manifest);
+  w.blobs.delete(img.layers[0]!.digest);
+  await w.write([
+    { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: m.digest, size: m.size },
+  ]);
+  const image = await openImage(ctx.dir, { platform: 'amd64' });
+  assert.equal(image.layers[0]!.urls, ['https://example.invalid/layer.tgz']);
+  const err = await streamError(image.layers[0]!.open());
+  assert.is(err?.code, 'ERR_OVL_MISSING_BLOB');
+  assert.match(err!.message, 'https://example.invalid/layer.tgz');
+});
+
+bad('a reader that stops early leaves no file descriptor open', async () => {
+  ctx.dir = await tempDir('early-close');
+  // Big enough that the blob's file is still being read when the reader gives up.
+  const w = new LayoutWriter(ctx.dir);
+  const tar = await layerTar([{ name: 'random', content: randomBytes(4 << 20) }]);
+  const img = w.image({ layers: [{ tar, compression: 'none' }] });
+  await w.write([img.descriptor]);
+  const image = await openImage(ctx.dir, { platform: 'amd64' });
+  const fds = async () => (await readdir('/proc/self/fd')).length;
+  const before = await fds();
+  for (let i = 0; i < 20; i++) {
+    const stream = image.layers[0]!.open();
+    await new Promise((resolve) => stream.once('data', resolve));
+    stream.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok((await fds()) <= before + 1, `descriptors: ${before} before, ${await fds()} after`);
 });
 
 bad.run();

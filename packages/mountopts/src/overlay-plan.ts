@@ -143,7 +143,7 @@ export function planOverlayMount(opts: PlanOverlayOptions): MountPlan {
     'link-relative': () => planLinkRelative(ctx),
   };
   if (choice !== 'auto') {
-    const fn = run[choice];
+    const fn = Object.hasOwn(run, choice) ? run[choice] : undefined;
     if (!fn) {
       throw new MountOptsError('ERR_OVL_BAD_OPTION', `unknown overlay strategy "${String(choice)}"`, {
         option: 'strategy',

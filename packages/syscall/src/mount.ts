@@ -31,10 +31,9 @@ export function mount(source: string, target: string, fstype: string, flags = 0,
 export function describeMount(source: string, target: string, fstype: string, flags: number, data?: string) {
   const bytes = data === undefined ? 0 : Buffer.byteLength(data);
   const flagText = flags ? ` flags 0x${flags.toString(16)}` : '';
-  const shown =
-    data === undefined
-      ? ''
-      : `, data ${bytes} bytes: "${data.length > 600 ? `${data.slice(0, 600)}…` : data}"`;
+  // Long data is shown by its head and its tail: options that go wrong usually come last, after the layers.
+  const text = data === undefined || data.length <= 1000 ? data : `${data.slice(0, 300)}…${data.slice(-600)}`;
+  const shown = data === undefined ? '' : `, data ${bytes} bytes: "${text}"`;
   return `mount ${fstype} '${source}' on '${target}'${flagText}${shown}`;
 }
 

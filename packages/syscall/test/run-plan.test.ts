@@ -220,6 +220,30 @@ limits('EINVAL for a bad option string shows the string (mount(2), in a cwd)', a
     assert.match(err.message, 'step 1 of 1');
   }
 });
+limits('EINVAL for a bad option after 500 layers still shows that option', async () => {
+  if (skipReason) return console.log(`  skip: ${skipReason}`);
+  const s = s501!;
+  const data = `lowerdir=${s.linkNames.slice(0, 500).join(':')},upperdir=upper,workdir=work,no_such_option=1`;
+  assert.ok(data.length > 2000);
+  const err = await rejection(
+    runPlan(
+      plan('link-relative', [
+        {
+          kind: 'mount',
+          source: 'overlay',
+          target: s.target,
+          fstype: 'overlay',
+          flags: 0,
+          data,
+          cwd: s.home,
+        },
+      ]),
+    ),
+  );
+  assert.is(err.code, 'EINVAL');
+  assert.match(err.message, `data ${data.length} bytes: "lowerdir=${s.linkNames[0]}:`);
+  assert.match(err.message, 'upperdir=upper,workdir=work,no_such_option=1"');
+});
 limits('EINVAL from fsconfig names the parameter and the kernel log', async () => {
   if (skipReason) return console.log(`  skip: ${skipReason}`);
   if (!features.lowerdirPlus) return console.log('  skip: no lowerdir+');

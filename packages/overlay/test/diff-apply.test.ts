@@ -102,6 +102,10 @@ test('changes and diffSize against the parent', async () => {
     assert.is(await d.diffSize('top'), 'modified\n'.length + 1000 + 3);
     // the same through the naive path: against base explicitly via a child
     assert.equal(await d.changes('top', 'base'), list);
+    // naive paths (an explicit parent that is not the real one) agree with the native ones
+    await d.create('above', 'top');
+    assert.equal(await d.changes('above', 'base'), list);
+    assert.is(await d.diffSize('above', 'base'), await d.diffSize('top'));
     // a base layer: everything is added
     const baseChanges = await d.changes('base');
     assert.ok(baseChanges.every((c) => c.kind === 'add'));

@@ -113,6 +113,26 @@ test('remove while mounted unmounts and deletes; metadata and status say where t
   }
 });
 
+test("cleanup drops this process's references and unmounts", async () => {
+  if (skipUnlessRoot('cleanup')) return;
+  const t = tempHome();
+  try {
+    const d = await OverlayDriver.init(t.dir);
+    await d.create('base');
+    await d.create('a', 'base');
+    await d.create('b', 'a');
+    const ma = await d.get('a');
+    const mb = await d.get('b');
+    await d.get('b');
+    assert.equal([mountCount(ma), mountCount(mb)], [1, 1]);
+    await d.cleanup();
+    assert.equal([mountCount(ma), mountCount(mb)], [0, 0]);
+    assert.is(await d.store.refs.count('b'), 0);
+  } finally {
+    t.done();
+  }
+});
+
 test('errors: unknown layer, bad ID, existing ID, overlay as backing filesystem', async () => {
   if (skipUnlessRoot('errors')) return;
   const t = tempHome();

@@ -69,6 +69,12 @@ export function layerStream(
   pack.on('data', (data: unknown) => {
     const chunk = data as Buffer;
     progress.bytes += chunk.length;
+    if (chunk.length >= BATCH) {
+      // File content in big pieces goes through as it is, without a copy.
+      flush();
+      if (!out.push(chunk)) pack.pause();
+      return;
+    }
     batch.push(chunk);
     batchBytes += chunk.length;
     if (batchBytes >= BATCH) flush();

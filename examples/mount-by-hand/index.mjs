@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Demo: a 3-layer stack in a temp dir — layer 2 deletes a file (a 0/0 whiteout device) and makes a
+// A 3-layer stack in a temp dir — layer 2 deletes a file (a 0/0 whiteout device) and makes a
 // directory opaque (trusted.overlay.opaque=y) — mounted read-write with overlayfs through a plan from
 // @ovl/mountopts executed by @ovl/syscall; prints the merged tree, then unmounts and cleans up.
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

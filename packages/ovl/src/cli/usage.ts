@@ -13,6 +13,7 @@ commands:
   ls                           the layers in the store; --tree draws the layer graph
   rm LAYER                     remove a layer (refused while other layers build on it or it is mounted)
   status                       the driver's status
+  inspect IMAGE                the image's layers: chain IDs, digests, compression, sizes
 
 IMAGE is an OCI image layout (directory or tar) or a \`docker save\` archive.
 

@@ -1,4 +1,3 @@
-import { blobPath } from './digest.js';
 import { ImageError } from './errors.js';
 import type { ImageFiles } from './image-files.js';
 import { refMatches } from './oci-layout.js';
@@ -44,11 +43,8 @@ export function pickDockerEntry(files: ImageFiles, entries: DockerArchiveEntry[]
  * content hashes, so they promise nothing.
  */
 export function digestFromArchiveName(name: string): string | undefined {
-  const blob = /^(?:\.\/)?blobs\/(sha256|sha512)\/([0-9a-f]+)$/.exec(name);
-  if (blob) {
-    const digest = `${blob[1]}:${blob[2]}`;
-    return blobPath(digest) ? digest : undefined;
-  }
+  const blob = /^(?:\.\/)?blobs\/(?:sha256\/([0-9a-f]{64})|sha512\/([0-9a-f]{128}))$/.exec(name);
+  if (blob) return blob[1] ? `sha256:${blob[1]}` : `sha512:${blob[2]}`;
   const flat = /^(?:\.\/)?([0-9a-f]{64})\.json$/.exec(name);
   return flat ? `sha256:${flat[1]}` : undefined;
 }

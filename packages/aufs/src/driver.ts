@@ -82,10 +82,16 @@ export class AufsDriver implements Driver {
     return this.store.exists(id);
   }
 
-  /** Unmounts the layer if mounted, then the store renames its files out of sight and deletes them. */
+  /**
+   * Unmounts the layer if mounted, then the store drops `layers/<id>` and renames diff and mnt out of sight
+   * before deleting them. Removing a layer that does not exist is not an error (as in the overlay driver),
+   * and also deletes whatever a half-done create left under that ID.
+   */
   async remove(id: string): Promise<void> {
-    const layer = await this.store.layer(id);
-    if (this.syscalls.isMountpoint(layer.mnt)) unmountAufs(this.syscalls, layer.mnt, id);
+    const mnt = this.store.paths(id).mnt;
+    await this.store.refs.withLock(id, async () => {
+      if (this.syscalls.isMountpoint(mnt)) unmountAufs(this.syscalls, mnt, id);
+    });
     await this.store.remove(id);
   }
 
@@ -103,8 +109,10 @@ export class AufsDriver implements Driver {
       );
     }
     const layer = await this.store.layer(id);
+    if (layer.parents.length === 0) return layer.diff; // a base layer is never mounted, nor counted
     await this.store.refs.acquire(id, async () => {
-      if (layer.parents.length === 0 || this.syscalls.isMountpoint(layer.mnt)) return;
+      // nobody holds it: a mount still there is stale (a crashed process), and may carry other options
+      if (this.syscalls.isMountpoint(layer.mnt)) this.syscalls.umount2(layer.mnt, MNT_DETACH);
       await mkdir(layer.mnt, { recursive: true, mode: 0o755 });
       await mountAufsStack({
         target: layer.mnt,
@@ -118,17 +126,24 @@ export class AufsDriver implements Driver {
         readOnly: opts.readOnly === true,
       });
     });
-    return layer.parents.length === 0 ? layer.diff : layer.mnt;
+    return layer.mnt;
   }
 
-  /** Drops one reference; the last one unmounts. */
+  /**
+   * Drops one of this process's references; the last one unmounts. A busy mount is detached (MNT_DETACH: the
+   * kernel frees it when its last user goes), as the overlay driver does. A base layer, or one this process
+   * does not hold, is left alone.
+   */
   async put(id: string): Promise<void> {
     const layer = await this.store.layer(id);
-    if ((await this.store.refs.count(id)) === 0 && !this.syscalls.isMountpoint(layer.mnt)) {
-      throw new AufsError('ERR_OVL_NOT_MOUNTED', `layer ${id} is not held by get(); nothing to put`, { id });
-    }
+    if (layer.parents.length === 0) return;
     await this.store.refs.release(id, async () => {
-      if (this.syscalls.isMountpoint(layer.mnt)) unmountAufs(this.syscalls, layer.mnt, id);
+      if (!this.syscalls.isMountpoint(layer.mnt)) return;
+      try {
+        this.syscalls.umount2(layer.mnt, 0);
+      } catch {
+        unmountAufs(this.syscalls, layer.mnt, id, MNT_DETACH);
+      }
     });
   }
 

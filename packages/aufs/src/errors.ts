@@ -11,8 +11,6 @@ export type AufsErrorCode =
   | 'ERR_OVL_MOUNT_FAILED'
   /** Unmounting a layer failed (it stays mounted and counted). */
   | 'ERR_OVL_UNMOUNT_FAILED'
-  /** `put` of a layer that is not held by any `get`. */
-  | 'ERR_OVL_NOT_MOUNTED'
   /** An option this driver cannot honour (e.g. extra mount options). */
   | 'ERR_OVL_BAD_OPTION';
 

@@ -53,10 +53,10 @@ export async function mountAufsStack(req: AufsMountRequest): Promise<void> {
   }
 }
 
-/** Unmounts an aufs mount point (no MNT_DETACH: a busy mount must be reported, not hidden). */
-export function unmountAufs(syscalls: Syscalls, target: string, id?: string): void {
+/** Unmounts an aufs mount point; ERR_OVL_UNMOUNT_FAILED (with the errno as cause) when the kernel refuses. */
+export function unmountAufs(syscalls: Syscalls, target: string, id?: string, flags = 0): void {
   try {
-    syscalls.umount2(target, 0);
+    syscalls.umount2(target, flags);
   } catch (cause) {
     throw new AufsError(
       'ERR_OVL_UNMOUNT_FAILED',

@@ -158,6 +158,13 @@ docker(
     assert.is(image.manifestDigest, img.descriptor.digest);
     assert.equal(image.refs, ['1.36', 'docker.io/library/busy:1.36']);
     assert.ok((await readAll(image.layers[0]!.open())).equals(tar));
+    // Without index.json the same files are a manifest.json archive whose blob names promise their digests.
+    await rm(join(ctx.dir, 'index.json'));
+    const legacy = await openImage(ctx.dir, { platform: 'amd64' });
+    assert.is(legacy.format, 'docker-archive');
+    assert.is(legacy.configDigest, img.config.digest);
+    assert.is(legacy.layers[0]!.digest, img.layers[0]!.digest);
+    assert.ok((await readAll(legacy.layers[0]!.open())).equals(tar));
   },
 );
 

@@ -1,5 +1,5 @@
 // Writes LayerEntry values as a tar stream with tar-stream's pack(), honouring back-pressure: the
-// producer waits for each entry to be taken before reading the next file, so memory stays flat.
+// producer stops reading files once 256 KiB of entries wait in tar-stream, so memory stays flat.
 // tar-stream encodes every ustar header; the PAX extended header (when one is needed) comes from pax.ts,
 // put in place of tar-stream's string-only PAX encoder through its `_encodePax` hook (checked below).
 import { closeSync, constants, openSync, readSync } from 'node:fs';

@@ -161,7 +161,10 @@ test('size: refused with ERR_OVL_NOT_SUPPORTED and the reason off xfs', async ()
     const err = await rejects(() => OverlayDriver.init(t.dir, { driverOptions: ['overlay.size=1G'] }));
     const d = await OverlayDriver.init(t.dir);
     assert.is(err.code, 'ERR_OVL_NOT_SUPPORTED');
-    assert.match(err.message, d.backingFs === 'xfs' ? /not implemented/ : new RegExp(`xfs project quotas.*${d.backingFs}`));
+    assert.match(
+      err.message,
+      d.backingFs === 'xfs' ? /not implemented/ : new RegExp(`xfs project quotas.*${d.backingFs}`),
+    );
     await d.create('base');
     const e2 = await rejects(() => d.create('sized', 'base', { storageOpt: { size: '1G' } }));
     assert.is(e2.code, 'ERR_OVL_NOT_SUPPORTED');

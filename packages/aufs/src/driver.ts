@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { parseDriverOptions } from '@ovl/mountopts';
 import { AufsStore, StoreError } from '@ovl/store';
 import { MNT_DETACH, nativeSyscalls, type Syscalls } from '@ovl/syscall';
 import { type Change, changes as tarChanges, diff as tarDiff } from '@ovl/tar';
@@ -29,6 +30,11 @@ export interface AufsDriverOptions {
   pageSize?: number;
   /** deepest stack, layer plus parents (default 127, aufs's usual CONFIG_AUFS_BRANCH_MAX_127) */
   maxDepth?: number;
+  /**
+   * options in Docker's spelling, `aufs.dirperm1=true`, `aufs.xino=/path` (parsed by @ovl/mountopts'
+   * parseDriverOptions; unknown keys throw ERR_OVL_BAD_OPTION). The fields above win over them.
+   */
+  driverOptions?: string[];
 }
 
 /**
@@ -56,6 +62,9 @@ export class AufsDriver implements Driver {
    * repair what a crash left: half-removed or half-created layers, stale staging dirs, mounts nobody holds.
    */
   static async init(home: string, options: AufsDriverOptions = {}): Promise<AufsDriver> {
+    const parsed = parseDriverOptions(options.driverOptions ?? [], 'aufs');
+    const xino = options.xino ?? parsed.xino;
+    const wantDirperm1 = options.dirperm1 ?? parsed.dirperm1;
     if (!options.assumeSupported) await assertAufsSupported({ procFilesystems: options.procFilesystems });
     const syscalls = options.syscalls ?? nativeSyscalls;
     const store = await AufsStore.open(home, {
@@ -63,11 +72,11 @@ export class AufsDriver implements Driver {
       unmount: (p) => syscalls.umount2(p, MNT_DETACH),
     });
     const dirperm1 =
-      options.dirperm1 === undefined || options.dirperm1 === 'auto'
+      wantDirperm1 === undefined || wantDirperm1 === 'auto'
         ? await probeDirperm1(join(store.home, 'mnt'), syscalls)
-        : options.dirperm1;
+        : wantDirperm1;
     const pageSize = options.pageSize ?? syscalls.getPageSize();
-    return new AufsDriver(store, syscalls, options.xino, dirperm1, pageSize);
+    return new AufsDriver(store, syscalls, xino, dirperm1, pageSize);
   }
 
   async create(id: string, parent?: string, _opts?: CreateOptions): Promise<void> {

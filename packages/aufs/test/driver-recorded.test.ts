@@ -191,6 +191,34 @@ Ops('readOnly puts MS_RDONLY on the mount and every remount; extra options are r
   }
 });
 
+Ops("driver options in Docker's spelling: aufs.xino, aufs.dirperm1; unknown keys refused", async () => {
+  const t = tempHome('dopts');
+  try {
+    const { driver, calls } = await recordedDriver(t.home, {
+      dirperm1: undefined,
+      driverOptions: ['aufs.xino=/run/x.xino', 'aufs.dirperm1=true'],
+    });
+    assert.is(driver.dirperm1, true);
+    const [a, b] = await createChain(driver, 2);
+    await driver.get(b!);
+    assert.equal(kernelCalls(calls).at(-1), [
+      'mount',
+      'none',
+      join(t.home, 'mnt', b!),
+      'aufs',
+      0,
+      `br:${t.home}/diff/${b}=rw:${t.home}/diff/${a}=ro+wh,dio,xino=/run/x.xino,dirperm1`,
+    ]);
+    await assert_rejects(recordedDriver(t.home, { driverOptions: ['aufs.nope=1'] }), 'ERR_OVL_BAD_OPTION');
+    await assert_rejects(
+      recordedDriver(t.home, { driverOptions: ['overlay.size=1G'] }),
+      'ERR_OVL_BAD_OPTION',
+    );
+  } finally {
+    t.cleanup();
+  }
+});
+
 for (const n of [50, 200]) {
   Ops(`${n} layers under a long home: first mount then append remounts carry the whole stack`, async () => {
     const t = tempHome(`deep${n}`, 200);

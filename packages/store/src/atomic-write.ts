@@ -1,6 +1,6 @@
 import { constants, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { hiddenName, STAGING_PREFIX } from './remove-tree.js';
+import { hiddenName, STAGING_PREFIX } from './hidden-names.js';
 
 /** fsync a directory so that renames and creations inside it survive a power loss. */
 export async function fsyncDir(dir: string): Promise<void> {

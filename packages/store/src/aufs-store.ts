@@ -2,10 +2,11 @@ import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { atomicWriteFile, fsyncDir } from './atomic-write.js';
 import { isErrno, StoreError } from './errors.js';
+import { hiddenName, STAGING_PREFIX } from './hidden-names.js';
 import { isValidLayerId, validateLayerId } from './layer-id.js';
 import { mountsUnder } from './mounts-under.js';
 import { RefCounts } from './ref-counts.js';
-import { hiddenName, removeLeftovers, removeOutOfSight, STAGING_PREFIX } from './remove-tree.js';
+import { removeLeftovers, removeOutOfSight } from './remove-tree.js';
 
 /**
  * aufs's own branch limit with the usual CONFIG_AUFS_BRANCH_MAX_127; a layer plus its parents must

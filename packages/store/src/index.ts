@@ -8,6 +8,7 @@ export {
 } from './aufs-store.js';
 export { isErrno, StoreError, type StoreErrorCode } from './errors.js';
 export { type FileLock, lockFile, withFileLock } from './file-lock.js';
+export { hiddenName, ownerIsAlive, REMOVING_PREFIX, STAGING_PREFIX } from './hidden-names.js';
 export { isValidLayerId, MAX_LAYER_ID_LENGTH, validateLayerId } from './layer-id.js';
 export { generateLinkId, isLinkId, LINK_ID_LENGTH } from './link-id.js';
 export {
@@ -22,10 +23,4 @@ export type { RepairReport } from './overlay-repair.js';
 export { type OverlayLayerPaths, OverlayStore, type OverlayStoreOptions } from './overlay-store.js';
 export { isAlive, type ProcessIdentity, processStartTime, selfIdentity } from './process-identity.js';
 export { type Holder, RefCounts } from './ref-counts.js';
-export {
-  hiddenName,
-  REMOVING_PREFIX,
-  removeLeftovers,
-  removeOutOfSight,
-  STAGING_PREFIX,
-} from './remove-tree.js';
+export { removeLeftovers, removeOutOfSight } from './remove-tree.js';

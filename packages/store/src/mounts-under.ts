@@ -1,23 +1,13 @@
-import { readFileSync } from 'node:fs';
-
-/** Decodes mountinfo's octal escapes (`\040` for a space, `\134` for a backslash, ...). */
-function unescapeOctal(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
-}
+import { readMountinfo } from '@ovl/syscall';
 
 /**
- * Mount points at or below `dir`, deepest first (the order to unmount them in), read from
- * /proc/self/mountinfo. Reading a proc file is plain file I/O; unmounting is left to the caller
- * (through @ovl/syscall), so this module stays free of native calls.
+ * Mount points at or below `dir`, deepest first (the order to unmount them in), from
+ * /proc/self/mountinfo (or another mountinfo file, e.g. /proc/<pid>/mountinfo).
  */
 export function mountsUnder(dir: string, mountinfo = '/proc/self/mountinfo'): string[] {
   const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-  const out: string[] = [];
-  for (const line of readFileSync(mountinfo, 'utf8').split('\n')) {
-    const field = line.split(' ')[4];
-    if (field === undefined) continue;
-    const point = unescapeOctal(field);
-    if (point === dir || point.startsWith(prefix)) out.push(point);
-  }
-  return out.sort((a, b) => b.length - a.length);
+  return readMountinfo(mountinfo)
+    .map((m) => m.mountPoint)
+    .filter((p) => p === dir || p.startsWith(prefix))
+    .sort((a, b) => b.length - a.length);
 }

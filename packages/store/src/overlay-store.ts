@@ -2,13 +2,14 @@ import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { atomicSymlink, atomicWriteFile, fsyncDir } from './atomic-write.js';
 import { isErrno, StoreError } from './errors.js';
+import { hiddenName, STAGING_PREFIX } from './hidden-names.js';
 import { isValidLayerId, validateLayerId } from './layer-id.js';
 import { generateLinkId, isLinkId } from './link-id.js';
 import { DEFAULT_MAX_DEPTH } from './max-depth.js';
 import { mountsUnder } from './mounts-under.js';
 import { type RepairReport, repairOverlayStore } from './overlay-repair.js';
 import { RefCounts } from './ref-counts.js';
-import { hiddenName, removeOutOfSight, STAGING_PREFIX } from './remove-tree.js';
+import { removeOutOfSight } from './remove-tree.js';
 
 export interface OverlayStoreOptions {
   /** deepest stack (this layer plus its lowers) a layer may have; 500 by default, 128 as Docker */

@@ -1,34 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fsyncDir } from './atomic-write.js';
 import { isErrno } from './errors.js';
-import { isAlive, selfIdentity } from './process-identity.js';
-
-/** Prefix of entries being deleted; repair finishes deleting anything that carries it. */
-export const REMOVING_PREFIX = '.removing-';
-/** Prefix of entries being built; repair deletes anything that carries it. */
-export const STAGING_PREFIX = '.tmp-';
-
-/**
- * `-<pid>_<start>_<random>`: names the process that made a hidden entry, so that a repair pass run
- * by another process leaves the entries of a live process alone and deletes only those of the dead.
- */
-export function ownerSuffix(): string {
-  const me = selfIdentity();
-  return `-${me.pid}_${me.start}_${randomBytes(4).toString('hex')}`;
-}
-
-/** A hidden name for `name` with the given prefix and this process as its owner. */
-export function hiddenName(prefix: string, name: string): string {
-  return `${prefix}${name}${ownerSuffix()}`;
-}
-
-function ownerIsAlive(name: string): boolean {
-  const m = /-(\d+)_(\d+)_[0-9a-f]+$/.exec(name);
-  if (!m) return false;
-  return isAlive({ pid: Number(m[1]), start: Number(m[2]) });
-}
+import { hiddenName, ownerIsAlive, REMOVING_PREFIX, STAGING_PREFIX } from './hidden-names.js';
 
 /**
  * Deletes a directory so that a crash never leaves something that looks whole: first an atomic

@@ -13,7 +13,6 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm /tmp /root /run
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
-mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs tmpfs /run
 echo "OVL-VM: init $(uname -r) up $(cut -d' ' -f1 /proc/uptime)s"
 
@@ -22,6 +21,14 @@ for m in $(cat /modules/order); do
 done
 
 . /etc/ovl-vm.env
+
+# /tmp on the host's fresh ext4 scratch disk when there is one (see run.mjs), else tmpfs
+if [ -z "$OVL_SCRATCH" ] || ! mount -t ext4 "$OVL_SCRATCH" /tmp; then
+  [ -n "$OVL_SCRATCH" ] && echo "OVL-VM: mount ext4 $OVL_SCRATCH on /tmp failed, using tmpfs"
+  mount -t tmpfs -o mode=1777 tmpfs /tmp
+fi
+chmod 1777 /tmp
+echo "OVL-VM: /tmp is $(stat -f -c %T /tmp)"
 
 for share in $OVL_SHARES; do
   # share is "<tag>=<absolute path>"

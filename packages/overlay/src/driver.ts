@@ -1,17 +1,17 @@
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { type DriverOptions, type OverlayExtraOptions, parseDriverOptions } from '@ovl/mountopts';
-import { type OverlayLayerPaths, OverlayStore, StoreError } from '@ovl/store';
-import { MNT_DETACH, nativeSyscalls, type Syscalls } from '@ovl/syscall';
+import type { DriverOptions, OverlayExtraOptions } from '@ovl/mountopts';
+import { type OverlayLayerPaths, type OverlayStore, StoreError } from '@ovl/store';
+import { MNT_DETACH, type Syscalls } from '@ovl/syscall';
+import { type DriverParts, prepareDriver } from './driver-init.js';
 import type { OverlayDriverOptions } from './driver-options.js';
 import type { CreateOptions, Driver, GetOptions } from './driver-types.js';
 import { OverlayError } from './errors.js';
-import { type OverlayKernelFeatures, probeKernelFeatures } from './kernel-features.js';
+import type { OverlayKernelFeatures } from './kernel-features.js';
 import * as diffOps from './layer-diff.js';
 import { applyMountFlags, splitMountFlags } from './mount-flags.js';
 import { type LayerMount, type MountContext, mountLayer } from './mount-layer.js';
-import { checkBackingFs, overlayInKernel, supportsDType } from './support.js';
 
 /** A layer as found in the primary store or one of the read-only image stores. */
 export interface ResolvedLayer {
@@ -33,18 +33,22 @@ export class OverlayDriver implements Driver {
   private readonly held = new Map<string, number>();
   private lastStrategy = 'none yet';
 
-  private constructor(
-    readonly store: OverlayStore,
-    readonly imageStores: OverlayStore[],
-    readonly features: OverlayKernelFeatures,
-    readonly backingFs: string,
-    readonly dType: boolean,
-    sys: Syscalls,
-    options: DriverOptions,
-    private readonly mountCtx: MountContext,
-  ) {
-    this.sys = sys;
-    this.options = options;
+  readonly store: OverlayStore;
+  readonly imageStores: OverlayStore[];
+  readonly features: OverlayKernelFeatures;
+  readonly backingFs: string;
+  readonly dType: boolean;
+  private readonly mountCtx: MountContext;
+
+  private constructor(parts: DriverParts) {
+    this.store = parts.store;
+    this.imageStores = parts.imageStores;
+    this.features = parts.features;
+    this.backingFs = parts.backingFs;
+    this.dType = parts.dType;
+    this.sys = parts.sys;
+    this.options = parts.options;
+    this.mountCtx = parts.mountCtx;
   }
 
   /**
@@ -52,74 +56,7 @@ export class OverlayDriver implements Driver {
    * (and repairs) the store at `home`. Refuses overlay/aufs/zfs/ecryptfs backing filesystems.
    */
   static async init(home: string, opts: OverlayDriverOptions = {}): Promise<OverlayDriver> {
-    const sys = opts.syscalls ?? nativeSyscalls;
-    const debug =
-      opts.debug ?? (process.env.OVL_DEBUG ? (m: string) => console.error(`[ovl:overlay] ${m}`) : () => {});
-    const warn = opts.warn ?? ((m: string) => console.warn(m));
-    const options = opts.parsed ?? parseDriverOptions(opts.driverOptions ?? [], 'overlay');
-    if (!options.mountProgram && !options.overrideKernelCheck && !overlayInKernel()) {
-      throw new OverlayError(
-        'ERR_OVL_NOT_SUPPORTED',
-        'the kernel has no overlay filesystem (not in /proc/filesystems after modprobe overlay); load the module or set overlay.mount_program',
-      );
-    }
-    await fsp.mkdir(home, { recursive: true, mode: 0o700 });
-    const st = checkBackingFs(home, sys);
-    const dType = supportsDType(home, st.fsName);
-    if (!dType)
-      warn(
-        `overlay: ${home} (${st.fsName}) has no d_type support; whiteouts may be lost — reformat xfs with ftype=1`,
-      );
-    if (options.size !== undefined) {
-      // Quotas need xfs project quotas (FS_IOC_FSSETXATTR + quotactl); not implemented yet, and the
-      // test kernel here has no xfs quota support to test them against.
-      const why =
-        st.fsName === 'xfs'
-          ? 'per-layer xfs project quotas are not implemented by this driver yet'
-          : `it needs xfs project quotas, but ${home} is on ${st.fsName}`;
-      throw new OverlayError(
-        'ERR_OVL_NOT_SUPPORTED',
-        `overlay.size=${options.size}: ${why}; drop overlay.size or put the store on xfs mounted with pquota`,
-        { path: home },
-      );
-    }
-    const unmount = (p: string) => {
-      try {
-        sys.umount2(p, MNT_DETACH);
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'EINVAL') throw err; // already unmounted by someone else
-      }
-    };
-    const storeOpts = { unmount, ...(opts.maxDepth !== undefined ? { maxDepth: opts.maxDepth } : {}) };
-    const store = await OverlayStore.open(home, storeOpts);
-    const imageStores: OverlayStore[] = [];
-    for (const dir of options.imageStores)
-      imageStores.push(await OverlayStore.open(dir, { ...storeOpts, repair: false }));
-    const dataOptions = splitMountFlags(options.mountOptions).data;
-    const extra = dataOptions.length > 0 ? `,${dataOptions.join(',')}` : '';
-    const features = options.mountProgram
-      ? {
-          lowerdirPlus: false,
-          setFd: false,
-          userxattr: false,
-          metacopy: false,
-          redirectDir: false,
-          volatile: false,
-          index: false,
-          nativeDiff: false,
-          nativeDiffReason: 'mount_program is used',
-        }
-      : probeKernelFeatures(sys, join(home, `.tmp-probe-${process.pid}`), extra, options.userxattr ?? false);
-    debug(`features ${JSON.stringify(features)}`);
-    const mountCtx: MountContext = {
-      sys,
-      pageSize: sys.getPageSize(),
-      kernel: { lowerdirPlus: features.lowerdirPlus, setFd: features.setFd },
-      strategy: opts.strategy ?? 'auto',
-      debug,
-    };
-    if (options.mountProgram) mountCtx.mountProgram = options.mountProgram;
-    return new OverlayDriver(store, imageStores, features, st.fsName, dType, sys, options, mountCtx);
+    return new OverlayDriver(await prepareDriver(home, opts));
   }
 
   /** Finds a layer in the primary store, then in the image stores. */

@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import { join, relative } from 'node:path';
 import { atomicSymlink } from './atomic-write.js';
+import { ownerIsAlive } from './hidden-names.js';
 import { isValidLayerId } from './layer-id.js';
 import { isLinkId } from './link-id.js';
 import { mountsUnder } from './mounts-under.js';
@@ -85,7 +86,7 @@ export async function repairOverlayStore(store: OverlayStore): Promise<RepairRep
       report.unmounted.push(point);
     };
     if (isValidLayerId(id)) await store.refs.withLock(id, async (h) => (h.length > 0 ? undefined : clear()));
-    else await clear();
+    else if (!ownerIsAlive(id)) await clear(); // e.g. a feature probe of a live process: not ours
   }
 
   report.leftovers.push(...(await removeLeftovers(home)));

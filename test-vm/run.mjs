@@ -216,7 +216,9 @@ async function main() {
   runnerArgs += `--budget ${guestBudget} --file-timeout ${Number(opts.values['file-timeout'])} `;
   runnerArgs += `--lanes ${Number(opts.values.lanes)} `;
 
+  const tScratch = Date.now();
   const scratch = makeScratchDisk();
+  if (scratch) log(`scratch disk for the guest's /tmp: 8 GiB sparse ext4 in ${since(tScratch)}`);
 
   const tInitrd = Date.now();
   const shares = guestShares();

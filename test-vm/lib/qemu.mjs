@@ -32,6 +32,7 @@ export function boot({
   initrd,
   append,
   shares,
+  disks = [],
   memoryMiB,
   cpus,
   initTimeout,

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -108,6 +108,10 @@ test('remove while mounted unmounts and deletes; metadata and status say where t
     assert.not.ok(existsSync(join(t.dir, 'top')));
     assert.not.ok(await d.exists('top'));
     await d.remove('top'); // removing twice is fine
+    // a half-created layer (a dir without its link file, as an older tool might leave) is removable
+    mkdirSync(join(t.dir, 'half', 'diff'), { recursive: true });
+    await d.remove('half');
+    assert.not.ok(existsSync(join(t.dir, 'half')));
   } finally {
     t.done();
   }

@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DriverOptions, parseDriverOptions } from '@ovl/mountopts';
 import { hiddenName, OverlayStore, STAGING_PREFIX } from '@ovl/store';
@@ -20,6 +20,30 @@ export interface DriverParts {
   sys: Syscalls;
   options: DriverOptions;
   mountCtx: MountContext;
+}
+
+// Probed once per process for each (filesystem, options): the kernel does not change under us, and
+// every probe is six test mounts. Injected syscalls (tests) always probe.
+const probed = new Map<string, OverlayKernelFeatures>();
+
+function probeOnce(
+  sys: Syscalls,
+  home: string,
+  extra: string,
+  userxattr: boolean,
+  cache: boolean,
+): OverlayKernelFeatures {
+  const key = `${statSync(home).dev}|${extra}|${userxattr}`;
+  const hit = cache ? probed.get(key) : undefined;
+  if (hit) return hit;
+  const features = probeKernelFeatures(
+    sys,
+    join(home, hiddenName(STAGING_PREFIX, 'probe')),
+    extra,
+    userxattr,
+  );
+  if (cache) probed.set(key, features);
+  return features;
 }
 
 /**
@@ -84,12 +108,7 @@ export async function prepareDriver(home: string, opts: OverlayDriverOptions): P
         nativeDiff: false,
         nativeDiffReason: 'mount_program is used',
       }
-    : probeKernelFeatures(
-        sys,
-        join(home, hiddenName(STAGING_PREFIX, 'probe')),
-        extra,
-        options.userxattr ?? false,
-      );
+    : probeOnce(sys, home, extra, options.userxattr ?? false, opts.syscalls === undefined);
   debug(`features ${JSON.stringify(features)}`);
   const mountCtx: MountContext = {
     sys,

@@ -44,6 +44,11 @@ const TCG_INIT_TIMEOUT = 120;
 const here = import.meta.dirname;
 const repo = dirname(here);
 const cache = join(here, 'cache');
+// What one run builds (transpiled suites, scratch disk, initramfs) lives apart from other runs' and is
+// removed at exit; only the kernel is shared across runs.
+const work = join(cache, `run-${process.pid}`);
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 const started = Date.now();
 const since = (t) => `${((Date.now() - t) / 1000).toFixed(1)} s`;
 const log = (msg) => console.log(`[test-vm ${since(started).padStart(7)}] ${msg}`);
@@ -144,7 +149,7 @@ function linkGuestDependencies() {
  * which the overlay suite's fixtures set. Without mkfs.ext4 the guest falls back to tmpfs.
  */
 function makeScratchDisk() {
-  const path = join(cache, 'scratch.ext4');
+  const path = join(work, 'scratch.ext4');
   rmSync(path, { force: true });
   writeFileSync(path, '');
   truncateSync(path, 8 * 1024 ** 3);
@@ -198,10 +203,11 @@ async function main() {
     log(`build done in ${since(tBuild)}`);
   }
   linkGuestDependencies();
+  mkdirSync(work, { recursive: true });
   let runnerArgs = '';
   if (opts.values.runner === 'js') {
     const tJs = Date.now();
-    const jsRoot = transpileSuites(repo, suites, join(cache, 'js'));
+    const jsRoot = transpileSuites(repo, suites, join(work, 'js'));
     runnerArgs = `--js ${shellQuote(jsRoot)} `;
     log(`transpiled the suites to JavaScript in ${since(tJs)}`);
   }
@@ -222,8 +228,7 @@ async function main() {
 
   const tInitrd = Date.now();
   const shares = guestShares();
-  const initrd = join(cache, 'initramfs.cpio');
-  mkdirSync(cache, { recursive: true });
+  const initrd = join(work, 'initramfs.cpio');
   const modules = resolveModules(kernel.modulesDir, GUEST_MODULES);
   const env = [
     `OVL_SHARES=${shellQuote(shares.map((s) => `${s.tag}=${s.path}`).join(' '))}`,
@@ -270,7 +275,7 @@ async function main() {
     log('booting with KVM');
     run = await boot({ ...bootOpts, accel: 'kvm', initTimeout: KVM_INIT_TIMEOUT, onLine });
     if (run.status === 'no-init') {
-      const why = `with KVM the guest did not reach /init within ${KVM_INIT_TIMEOUT} s`;
+      const why = `with KVM the guest did not reach /init within ${KVM_INIT_TIMEOUT} s ${run.stderr.trim()}`;
       if (opts.values.accel === 'kvm') unavailable(why);
       log(`${why} (nested virtualization not working?); falling back to TCG`);
       run = undefined;
@@ -290,7 +295,8 @@ async function main() {
   log(`VM ran ${run.seconds.toFixed(1)} s (reached /init after ${run.initSeconds?.toFixed(1) ?? '-'} s)`);
   if (run.status === 'no-init')
     unavailable(
-      `the guest did not reach /init within ${TCG_INIT_TIMEOUT} s\n${run.stderr}\nqemu ${run.args.join(' ')}`,
+      `the guest did not reach /init (limit ${TCG_INIT_TIMEOUT} s; qemu exit ${run.code} after ${run.seconds.toFixed(1)} s)\n` +
+        `${run.stderr}\nqemu ${run.args.join(' ')}`,
     );
   if (run.status === 'timeout' && !currentSuite)
     unavailable(`the guest did not start the suites within ${timeout.toFixed(0)} s (TCG too slow?)`);

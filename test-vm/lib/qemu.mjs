@@ -106,6 +106,8 @@ export function boot({
       clearTimeout(initTimer);
       clearTimeout(runTimer);
       if (pending) onLine(pending);
+      // qemu that quits before /init speaks (no KVM module, bad option) is the same case as a silent one
+      if (initSeconds === undefined && status === 'exited') status = 'no-init';
       resolve({ status, code, seconds: seconds(), initSeconds, stderr, args });
     });
     child.on('error', (error) => {

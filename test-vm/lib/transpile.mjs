@@ -37,6 +37,8 @@ function mirror(esbuild, from, to) {
         sourcefile: src,
       });
       writeFileSync(out, code);
+      // the .ts stays beside its .js: tests may start helpers with `node --import tsx fixtures/x.ts`
+      cpSync(src, join(to, entry.name));
     } else {
       cpSync(src, join(to, entry.name), { recursive: true, dereference: false });
     }

@@ -121,6 +121,35 @@ aufs('.wh. files are deletes, .wh..wh..opq hides the lower children, aufs metada
   }
 });
 
+aufs(
+  'aufs lowers: their whiteouts and opaque markers are honoured when telling add from modify',
+  async () => {
+    const l1 = tempDir('cal1');
+    const l2 = tempDir('cal2');
+    const upper = tempDir('cau2');
+    try {
+      build(l2, { gone: 'g', 'o/hidden': 'h', 'o/shown': 's', kept: 'k' });
+      build(l1, { '.wh.gone': '', 'o/.wh..wh..opq': '', 'o/shown': 's2' });
+      build(upper, { gone: 'again', 'o/hidden': 'new', 'o/shown': 's3', kept: 'k2' });
+      for (const root of [l1, upper]) {
+        chmodSync(join(root, 'o'), 0o755);
+        utimesSync(join(root, 'o'), 5000, 5000);
+      }
+      assert.equal(fmt(await changes([l1, l2], upper, { format: 'aufs' })), [
+        'A /gone',
+        'M /kept',
+        'M /o', // holds an add
+        'A /o/hidden',
+        'M /o/shown',
+      ]);
+    } finally {
+      rmTree(l1);
+      rmTree(l2);
+      rmTree(upper);
+    }
+  },
+);
+
 aufs.run();
 
 const size = suite('changesSize');

@@ -52,9 +52,10 @@ export async function applyWith(
   const signal = options.signal;
   if (signal?.aborted) throw aborted(signal);
 
-  const { compression, stream } = await decompress(layer, { zstd: options.zstd });
+  const { compression, stream, chunks } = await decompress(layer, { zstd: options.zstd });
   const writer = new EntryWriter(root, { ...options, format }, sys);
-  const extract = createExtract();
+  // A 1 MiB write buffer: with tar-stream's default (16 KiB) every 64 KiB chunk waits for a 'drain'.
+  const extract = createExtract({ highWaterMark: 1 << 20 } as never);
   const pax = hookRawPax(extract);
   const onProgress = options.onProgress;
   let bytes = 0;
@@ -117,7 +118,7 @@ export async function applyWith(
       signal?.removeEventListener('abort', onAbort);
       resolve();
     });
-    feed(stream, extract, (n) => {
+    feed(chunks, extract, (n) => {
       bytes += n;
     }).catch(fail);
   });
@@ -134,7 +135,11 @@ export async function applyWith(
  * Writes the plain tar bytes into tar-stream's extractor, honouring its backpressure. (Node's `pipe`
  * into a streamx Writable stalls on streams of many tiny chunks; a plain loop does not.)
  */
-async function feed(source: Readable, extract: Extract, count: (n: number) => void): Promise<void> {
+async function feed(
+  source: AsyncIterable<Uint8Array>,
+  extract: Extract,
+  count: (n: number) => void,
+): Promise<void> {
   for await (const chunk of source) {
     if (extract.destroyed) return;
     count((chunk as Uint8Array).length);

@@ -1,0 +1,17 @@
+// Plain-JS twin of run-apply.ts for the benches: no tsx in the measured process (tsx alone is ~35 MB
+// of RSS and loads modules through a worker). Needs `pnpm --filter @ovl/tar build` first.
+import { createReadStream } from 'node:fs';
+import { apply } from '../dist/index.js';
+
+const [layer, target, format = 'flatten'] = process.argv.slice(2);
+const t0 = process.hrtime.bigint();
+const r = await apply(createReadStream(layer, { highWaterMark: 1 << 20 }), target, { format });
+const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+console.log(
+  JSON.stringify({
+    seconds,
+    maxRSS: process.resourceUsage().maxRSS * 1024,
+    entries: r.entries,
+    bytes: r.bytes,
+  }),
+);

@@ -16,7 +16,9 @@ const { apply } = (await import(
   existsSync(dist) ? dist.href : '../src/index.js'
 )) as typeof import('../src/index.js');
 const t0 = process.hrtime.bigint();
-const r = await apply(createReadStream(layer), target, { format: format as 'flatten' });
+const r = await apply(createReadStream(layer, { highWaterMark: 1 << 20 }), target, {
+  format: format as 'flatten',
+});
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 console.log(
   JSON.stringify({

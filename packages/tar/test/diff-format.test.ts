@@ -102,32 +102,38 @@ fmt('entries sorted parents first, PAX for long names, links, ids and sub-second
 });
 
 fmt('GNU tar and bsdtar extract the same tree back, binary xattrs included', async () => {
-  const layer = join(tempDir('ftar'), 'layer.tar');
-  writeFileSync(layer, tarA);
-  const expected = describeTree(a, { mtimes: true });
-  for (const tool of ['gnu', 'bsd'] as const) {
-    const out = tempDir(`fx-${tool}`);
-    try {
-      if (tool === 'gnu')
-        run('tar', [
-          '--xattrs',
-          '--xattrs-include=*',
-          '--numeric-owner',
-          '--warning=no-timestamp',
-          '-xpf',
-          layer,
-          '-C',
-          out,
-        ]);
-      else run('bsdtar', ['--xattrs', '--numeric-owner', '-xpf', layer, '-C', out]);
-      assert.equal(describeTree(out, { mtimes: true }), expected, `${tool} tar`);
-      assert.ok(lgetxattr(join(out, 'etc/conf'), 'user.comment')?.equals(Buffer.from([0xff, 0, 0x80, 0x41])));
-      if (isRoot) assert.ok(lgetxattr(join(out, 'bin/su'), 'security.capability')?.equals(CAPABILITY));
-    } finally {
-      rmTree(out);
+  const tarDir = tempDir('ftar');
+  const layer = join(tarDir, 'layer.tar');
+  try {
+    writeFileSync(layer, tarA);
+    const expected = describeTree(a, { mtimes: true });
+    for (const tool of ['gnu', 'bsd'] as const) {
+      const out = tempDir(`fx-${tool}`);
+      try {
+        if (tool === 'gnu')
+          run('tar', [
+            '--xattrs',
+            '--xattrs-include=*',
+            '--numeric-owner',
+            '--warning=no-timestamp',
+            '-xpf',
+            layer,
+            '-C',
+            out,
+          ]);
+        else run('bsdtar', ['--xattrs', '--numeric-owner', '-xpf', layer, '-C', out]);
+        assert.equal(describeTree(out, { mtimes: true }), expected, `${tool} tar`);
+        assert.ok(
+          lgetxattr(join(out, 'etc/conf'), 'user.comment')?.equals(Buffer.from([0xff, 0, 0x80, 0x41])),
+        );
+        if (isRoot) assert.ok(lgetxattr(join(out, 'bin/su'), 'security.capability')?.equals(CAPABILITY));
+      } finally {
+        rmTree(out);
+      }
     }
+  } finally {
+    rmTree(tarDir);
   }
-  rmTree(join(layer, '..'));
 });
 
 fmt('GNU tar lists the same names and no user or group names', async () => {

@@ -28,11 +28,16 @@ Entries('files, dirs, symlinks, hardlinks, fifos keep content, mode bits and lin
     { name: 'etc/passwd-link', type: 'link', linkname: 'etc/passwd' },
     { name: 'run/initctl', type: 'fifo', mode: 0o600 },
     { name: 'empty', content: '' },
+    { name: 'world', content: 'w', mode: 0o777 },
+    { name: 'none', content: 'n', mode: 0o000 },
   ]);
   const r = await apply(streamOf(tar, 1000), dir);
-  assert.is(r.entries, 10);
+  assert.is(lstatSync(join(dir, 'world')).mode & 0o7777, 0o777, 'bits the umask drops are restored');
+  assert.is(lstatSync(join(dir, 'none')).mode & 0o7777, 0);
+  assert.is(readFileSync(join(dir, 'none'), 'utf8'), 'n');
+  assert.is(r.entries, 12);
   assert.is(r.bytes, tar.length);
-  assert.is(r.contentBytes, 11 + 3 + 4);
+  assert.is(r.contentBytes, 11 + 3 + 4 + 2);
   assert.is(readFileSync(join(dir, 'etc/passwd'), 'utf8'), 'root:x:0:0\n');
   assert.is(lstatSync(join(dir, 'usr/bin/su')).mode & 0o7777, 0o4755);
   assert.is(lstatSync(join(dir, 'usr/bin/wall')).mode & 0o7777, 0o2755);

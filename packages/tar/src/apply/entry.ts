@@ -68,7 +68,7 @@ export function applyEntry(
     case 'file':
     case 'contiguous-file': {
       const p = w.placeClean(rel, entry)!;
-      const fd = w.openFile(p, entry);
+      const fd = w.openFile(p, entry, meta.mode);
       if (!hasBody) {
         w.finishFile(fd, p, meta, entry);
         done();

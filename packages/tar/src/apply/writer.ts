@@ -54,6 +54,8 @@ export class EntryWriter {
   readonly format: WhiteoutFormat;
   readonly sys: ApplySyscalls;
   readonly chown: boolean;
+  /** The process umask, read once; -1 when unknown (then every file gets an fchmod). */
+  private readonly umask: number;
   /** 'flatten' only: real paths this layer wrote, so opaque markers and whiteouts spare them. */
   readonly written: Set<string> | undefined;
   readonly warnings: string[] = [];
@@ -68,6 +70,7 @@ export class EntryWriter {
     this.format = options.format ?? 'flatten';
     this.sys = sys;
     this.chown = options.preserveOwners ?? process.getuid?.() === 0;
+    this.umask = readUmask();
     if (this.format === 'flatten') {
       const written = new Set<string>();
       this.written = written;
@@ -117,16 +120,20 @@ export class EntryWriter {
 
   // ---- files ----
 
-  openFile(p: Placement, entry: string): number {
+  /**
+   * Creates the file with its final permission bits, so that the common case (0644 under umask 022,
+   * no setuid) needs no fchmod afterwards; `finishFile` knows when it does.
+   */
+  openFile(p: Placement, entry: string, mode = 0o600): number {
     let fd: number;
     try {
-      fd = openSync(p.abs, FILE_FLAGS, 0o600);
+      fd = openSync(p.abs, FILE_FLAGS, mode & 0o777);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
         throw writeFailed(entry, p.abs, 'create the file', err);
       this.removeExisting(p.abs, entry, false);
       try {
-        fd = openSync(p.abs, FILE_FLAGS, 0o600);
+        fd = openSync(p.abs, FILE_FLAGS, mode & 0o777);
       } catch (cause) {
         throw writeFailed(entry, p.abs, 'create the file', cause);
       }
@@ -150,7 +157,8 @@ export class EntryWriter {
     try {
       if (this.chown) fchownSync(fd, meta.uid, meta.gid);
       if (meta.xattrs) this.setXattrs(p.abs, meta.xattrs, entry);
-      fchmodSync(fd, meta.mode);
+      // chown clears setuid/setgid, and the umask may have dropped bits: only then is fchmod needed.
+      if (this.umask < 0 || meta.mode & 0o7000 || meta.mode & this.umask) fchmodSync(fd, meta.mode);
       futimesSync(fd, meta.atime, meta.mtime);
     } catch (cause) {
       if (cause instanceof TarError) throw cause;
@@ -316,5 +324,14 @@ export class EntryWriter {
       } catch {}
       this.openFd = -1;
     }
+  }
+}
+
+function readUmask(): number {
+  try {
+    // process.umask() with no argument reads it (documentation-only deprecation; there is no other way).
+    return process.umask();
+  } catch {
+    return -1; // worker threads cannot read it
   }
 }

@@ -29,11 +29,11 @@ Entries('files, dirs, symlinks, hardlinks, fifos keep content, mode bits and lin
     { name: 'run/initctl', type: 'fifo', mode: 0o600 },
     { name: 'empty', content: '' },
     { name: 'world', content: 'w', mode: 0o777 },
-    { name: 'none', content: 'n', mode: 0o000 },
+    { name: 'none', content: 'n', mode: 0o400 },
   ]);
   const r = await apply(streamOf(tar, 1000), dir);
   assert.is(lstatSync(join(dir, 'world')).mode & 0o7777, 0o777, 'bits the umask drops are restored');
-  assert.is(lstatSync(join(dir, 'none')).mode & 0o7777, 0);
+  assert.is(lstatSync(join(dir, 'none')).mode & 0o7777, 0o400, 'a read-only file still gets its content');
   assert.is(readFileSync(join(dir, 'none'), 'utf8'), 'n');
   assert.is(r.entries, 12);
   assert.is(r.bytes, tar.length);

@@ -57,7 +57,7 @@ function usage() {
   console.log(`usage: node test-vm/run.mjs [--accel auto|kvm|tcg] [--no-build] [--timeout SECONDS] [--memory MIB]
                           [--runner js|tsx] [--command 'SHELL COMMAND'] [SUITE_DIR...]
   --timeout  wall-clock limit of the whole run, download and build included (default 570)
-  --file-timeout  limit for one test file in the guest (default 240)
+  --file-timeout  limit for one test file in the guest (default 360)
   --lanes    test files run at a time in the guest (default 2, one per vCPU)
   --runner   js (default): the host transpiles src/ and test/ and the guest runs plain JS;
              tsx: the guest runs test/*.test.ts under tsx like the host (twice as slow under TCG)
@@ -74,7 +74,7 @@ try {
       accel: { type: 'string', default: process.env.OVL_VM_ACCEL ?? 'auto' },
       'no-build': { type: 'boolean', default: false },
       timeout: { type: 'string', default: process.env.OVL_VM_TIMEOUT ?? '570' },
-      'file-timeout': { type: 'string', default: process.env.OVL_VM_FILE_TIMEOUT ?? '240' },
+      'file-timeout': { type: 'string', default: process.env.OVL_VM_FILE_TIMEOUT ?? '360' },
       memory: { type: 'string', default: process.env.OVL_VM_MEMORY ?? '2048' },
       lanes: { type: 'string', default: process.env.OVL_VM_LANES ?? '2' },
       command: { type: 'string' },

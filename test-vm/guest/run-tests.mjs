@@ -20,7 +20,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     js: { type: 'string' },
-    'file-timeout': { type: 'string', default: '240' },
+    'file-timeout': { type: 'string', default: '360' },
     budget: { type: 'string', default: '100000' },
     lanes: { type: 'string', default: '1' },
   },

@@ -153,9 +153,10 @@ function makeScratchDisk() {
   rmSync(path, { force: true });
   writeFileSync(path, '');
   truncateSync(path, 8 * 1024 ** 3);
-  const mkfs = spawnSync('mkfs.ext4', ['-q', '-F', '-E', 'lazy_itable_init=1,lazy_journal_init=1', path], {
-    encoding: 'utf8',
-  });
+  // /usr/sbin is not on a normal user's PATH on Debian; mkfs.ext4 needs no root for an image file
+  const bin = ['/usr/sbin/mkfs.ext4', '/sbin/mkfs.ext4'].find((p) => existsSync(p)) ?? 'mkfs.ext4';
+  const args = ['-q', '-F', '-E', 'lazy_itable_init=1,lazy_journal_init=1', path];
+  const mkfs = spawnSync(bin, args, { encoding: 'utf8' });
   if (mkfs.status === 0) return path;
   log(`mkfs.ext4 failed (${mkfs.error?.message ?? mkfs.stderr.trim()}); the guest's /tmp will be tmpfs`);
   rmSync(path, { force: true });

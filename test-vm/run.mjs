@@ -265,8 +265,11 @@ async function main() {
   };
   let result;
   let currentSuite;
+  let commandStatus;
   const onLine = (line) => {
     if (line.startsWith('OVL-VM-RESULT ')) result = JSON.parse(line.slice('OVL-VM-RESULT '.length));
+    const status = line.match(/^OVL-VM: exit (\d+)/)?.[1];
+    if (status !== undefined) commandStatus = Number(status);
     const suite = line.match(/^OVL-VM-SUITE (\S+): \d+ test files/)?.[1];
     if (suite) currentSuite = suite;
     console.log(line);
@@ -304,6 +307,10 @@ async function main() {
   if (run.status === 'timeout') {
     log(`FAILED: the VM was stopped after ${timeout.toFixed(0)} s while running ${currentSuite}`);
     process.exit(EXIT_FAIL);
+  }
+  if (opts.values.command !== undefined) {
+    log(`--command exited ${commandStatus ?? '(never: the guest stopped first)'} in the guest`);
+    process.exit(commandStatus === 0 ? EXIT_PASS : EXIT_FAIL);
   }
   if (!result) {
     log(`FAILED: the guest stopped without a result line (qemu exit ${run.code})\n${run.stderr}`);

@@ -72,6 +72,8 @@ export function ensureKernel(cacheDir, log) {
   }
   rmSync(root, { recursive: true, force: true });
   renameSync(partial, root);
+  // the unpacked tree is all later runs read; a .deb we downloaded ourselves is 70 MB of nothing
+  if (!process.env.OVL_VM_KERNEL_DEB) rmSync(deb, { force: true });
   const version = readdirSync(join(root, 'lib/modules'))[0];
   const vmlinuz = join(root, 'boot', `vmlinuz-${version}`);
   if (!existsSync(vmlinuz)) throw new VmUnavailableError(`${basename(deb)} holds no boot/vmlinuz-${version}`);

@@ -59,20 +59,21 @@ Pack('installed outside the workspace, each package imports from ESM and from CJ
     cwd: app,
     stdio: 'pipe',
   });
+  // The children print with process.stdout.write: under FORCE_COLOR console.log colours a number.
   for (const name of Object.keys(tarballs)) {
     const esm = execFileSync(
       process.execPath,
       [
         '--input-type=module',
         '-e',
-        `const m = await import(${JSON.stringify(name)}); console.log(Object.keys(m).length)`,
+        `const m = await import(${JSON.stringify(name)}); process.stdout.write(String(Object.keys(m).length))`,
       ],
       { cwd: app, encoding: 'utf8' },
     );
     assert.ok(Number(esm) > 0, `${name} exports something from ESM (got ${esm.trim()})`);
     const cjs = execFileSync(
       process.execPath,
-      ['-e', `console.log(Object.keys(require(${JSON.stringify(name)})).length)`],
+      ['-e', `process.stdout.write(String(Object.keys(require(${JSON.stringify(name)})).length))`],
       { cwd: app, encoding: 'utf8' },
     );
     assert.is(Number(cjs), Number(esm), `${name} exports the same names from CJS and ESM`);

@@ -132,9 +132,16 @@ export interface OverlayMountFeatures {
 
 let overlayFeatures: OverlayMountFeatures | undefined;
 
+/** A key no overlayfs has: only the kernel's legacy parameter shim accepts it. */
+const NONSENSE_KEY = 'ovl_probe_no_such_key';
+
 /**
  * What the running kernel's overlayfs accepts through fsconfig, probed without mounting anything:
  * a context is opened, `lowerdir+` set to `/` as a string and as a descriptor, and thrown away.
+ * Before 6.5 overlayfs had no fsconfig parser of its own: the kernel's legacy shim (fs_context.c,
+ * legacy_parse_param) takes *any* string key and fails only at FSCONFIG_CMD_CREATE, so an accepted
+ * `lowerdir+` proves nothing there. A nonsense key is tried first; if it is accepted, the kernel has
+ * neither feature (seen on Debian's 6.1, where trusting `lowerdir+` made every deep mount fail).
  * Feeds `kernel` in @ovl/mountopts' planOverlayMount. Needs root (else reports false for both).
  */
 export function probeOverlayFeatures(): OverlayMountFeatures {
@@ -145,6 +152,7 @@ export function probeOverlayFeatures(): OverlayMountFeatures {
     let dirfd = -1;
     try {
       fsfd = fsopen('overlay');
+      if (acceptsString(fsfd, NONSENSE_KEY)) throw new Error('legacy fsconfig shim');
       fsconfigSetString(fsfd, 'lowerdir+', '/');
       found.lowerdirPlus = true;
       dirfd = openSync('/', O_PATH | fsc.O_DIRECTORY);
@@ -159,6 +167,15 @@ export function probeOverlayFeatures(): OverlayMountFeatures {
   }
   overlayFeatures = found;
   return found;
+}
+
+function acceptsString(fsfd: number, key: string): boolean {
+  try {
+    fsconfigSetString(fsfd, key, '/');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function cmdName(cmd: number): string {

@@ -1,4 +1,5 @@
 import { closeSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -77,6 +78,15 @@ test('fsopen of an unknown type is ENODEV with a modprobe hint', () => {
     assert.is((e as SyscallError).code, 'ENODEV');
     assert.match((e as Error).message, 'modprobe');
   }
+});
+test('overlay features match the running kernel version (lowerdir+ 6.8+, SET_FD 6.13+)', () => {
+  if (!isRoot) return console.log('  skip: needs root (the probe opens an overlay context)');
+  const [major, minor] = release().split('.').map(Number) as [number, number];
+  const atLeast = (a: number, b: number) => major > a || (major === a && minor >= b);
+  const f = probeOverlayFeatures();
+  // Distribution kernels can backport, but none we test on does; a mismatch means the probe lies.
+  assert.is(f.lowerdirPlus, atLeast(6, 8), `lowerdir+ on ${release()}`);
+  assert.is(f.setFd, atLeast(6, 13), `FSCONFIG_SET_FD on ${release()}`);
 });
 test('overlay features: SET_FD implies lowerdir+, which implies the API; an overlay reports "overlay"', () => {
   const f = probeOverlayFeatures();

@@ -2,8 +2,8 @@
 // --tree` and for refusing to remove a layer others build on), where it came from, and its size.
 // One JSON file per layer under `<home>/.ovl/layers/` (a dot name, which no driver takes for a layer), each written atomically.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { atomicWriteFile, validateLayerId } from '@ovl/store';
 
 export interface LayerRecord {
@@ -42,6 +42,17 @@ export class LayerDb {
 
   async delete(id: string): Promise<void> {
     await rm(this.file(id), { force: true });
+  }
+
+  /** Removes the records dir (and `.ovl`) when nothing is left in them: a rolled-back first unpack. */
+  async prune(): Promise<void> {
+    for (const d of [this.dir, dirname(this.dir)]) {
+      try {
+        await rmdir(d);
+      } catch {
+        return; // not empty (or already gone): leave it
+      }
+    }
   }
 
   async list(): Promise<LayerRecord[]> {

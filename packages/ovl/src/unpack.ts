@@ -1,10 +1,12 @@
 // Image → store: each layer of an image becomes a driver layer named by its chain ID, so a layer that is
 // already in the store (from this image or another that shares it) is reused, not unpacked again.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { pipeline, type Readable, Transform } from 'node:stream';
-import { type OpenImageOptions, openImage } from '@ovl/image';
+import { type Image, type OpenImageOptions, openImage } from '@ovl/image';
 import { apply } from '@ovl/tar';
 import type { Driver } from './driver.js';
+import { OvlError } from './errors.js';
 import { LayerDb } from './layer-db.js';
 
 export interface LayerProgress {
@@ -58,6 +60,12 @@ function throttle<T>(fn: (v: T) => void, ms = 100): (v: T) => void {
 
 export const layerIdOf = (chainId: string) => chainId.replace(/^sha256:/, '');
 
+/**
+ * Unpacks the image's layers into the store, bottom first, each named by its chain ID. A layer is reused
+ * only when the driver has it *and* its record says it was unpacked to the end; a layer a crash left
+ * half-applied (driver layer, no record) is removed and unpacked again. When any layer fails (bad digest,
+ * truncated, hostile), every layer this call created is removed again, so the store is as it was.
+ */
 export async function unpackImage(
   driver: Driver,
   imagePath: string,
@@ -67,38 +75,55 @@ export async function unpackImage(
   const db = new LayerDb(driver.home);
   const report = options.onProgress ?? (() => {});
   const out: UnpackResult['layers'] = [];
+  const created: string[] = [];
   let parent: string | undefined;
-  for (const [index, layer] of image.layers.entries()) {
-    const id = layerIdOf(layer.chainId);
-    const base = { index, layers: image.layers.length, id };
-    if (await driver.exists(id)) {
-      report({ ...base, phase: 'reused', bytes: 0 });
-      out.push({ id, diffId: layer.diffId, reused: true });
-      parent = id;
-      continue;
-    }
-    report({ ...base, phase: 'start', bytes: 0 });
-    const tick = throttle((bytes: number) => report({ ...base, phase: 'progress', bytes }));
-    let bytes = 0;
-    await driver.create(id, parent);
-    try {
+  try {
+    for (const [index, layer] of image.layers.entries()) {
+      const id = layerIdOf(layer.chainId);
+      const base = { index, layers: image.layers.length, id };
+      if (await driver.exists(id)) {
+        if (await db.get(id)) {
+          report({ ...base, phase: 'reused', bytes: 0 });
+          out.push({ id, diffId: layer.diffId, reused: true });
+          parent = id;
+          continue;
+        }
+        // in the driver but never recorded as complete: what an interrupted unpack leaves
+        await driver.remove(id);
+      }
+      report({ ...base, phase: 'start', bytes: 0 });
+      const tick = throttle((bytes: number) => report({ ...base, phase: 'progress', bytes }));
+      let bytes = 0;
+      await driver.create(id, parent);
+      created.push(id);
       const stream = counted(layer.open(), (n) => {
         bytes = n;
         tick(n);
       });
       const size = await driver.applyDiff(id, parent, stream);
       await db.put({ id, parent, diffId: layer.diffId, size, created: new Date().toISOString() });
-    } catch (err) {
-      // A layer that failed to unpack (bad digest, truncated, hostile) leaves nothing behind.
-      await driver.remove(id).catch(() => {});
-      throw err;
+      report({ ...base, phase: 'done', bytes });
+      out.push({ id, diffId: layer.diffId, reused: false });
+      parent = id;
     }
-    report({ ...base, phase: 'done', bytes });
-    out.push({ id, diffId: layer.diffId, reused: false });
-    parent = id;
+  } catch (err) {
+    await rollBack(driver, db, created);
+    throw err;
   }
   if (!parent) throw new Error(`image ${imagePath} has no layers`);
   return { top: parent, layers: out };
+}
+
+/** Removes the layers one unpack created, top first, unless another process has built on one meanwhile. */
+async function rollBack(driver: Driver, db: LayerDb, created: string[]): Promise<void> {
+  const ours = new Set(created);
+  for (const id of [...created].reverse()) {
+    const others = (await db.list().catch(() => [])).filter((l) => l.parent === id && !ours.has(l.id));
+    if (others.length > 0) continue;
+    await driver.remove(id).catch(() => {});
+    await db.delete(id).catch(() => {});
+  }
+  await db.prune();
 }
 
 export interface FlattenResult {
@@ -110,6 +135,8 @@ export interface FlattenResult {
 /**
  * The image's root filesystem in a plain directory: every layer applied in 'flatten' format on top of
  * the one below, with no mount and no store — the same tree `umoci unpack` or `docker export` gives.
+ * `dir` must not exist or be empty (ERR_OVL_TARGET_NOT_EMPTY otherwise, as `umoci unpack` refuses an
+ * existing bundle); when a layer fails, what was written is removed again, so `dir` is as it was.
  */
 export async function flattenImage(
   imagePath: string,
@@ -117,7 +144,40 @@ export async function flattenImage(
   options: UnpackOptions = {},
 ): Promise<FlattenResult> {
   const image = await openImage(imagePath, options);
+  const existed = await emptyOrMissing(dir);
   await mkdir(dir, { recursive: true });
+  try {
+    return await flattenInto(image, dir, options);
+  } catch (err) {
+    if (existed) await emptyDir(dir).catch(() => {});
+    else await rm(dir, { recursive: true, force: true }).catch(() => {});
+    throw err;
+  }
+}
+
+/** Whether `dir` exists (then it must be an empty directory). */
+async function emptyOrMissing(dir: string): Promise<boolean> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  if (names.length > 0) {
+    throw new OvlError(
+      'ERR_OVL_TARGET_NOT_EMPTY',
+      `${dir} is not empty; flatten into a new or empty directory (a root filesystem is never merged into existing files)`,
+    );
+  }
+  return true;
+}
+
+async function emptyDir(dir: string): Promise<void> {
+  for (const name of await readdir(dir)) await rm(join(dir, name), { recursive: true, force: true });
+}
+
+async function flattenInto(image: Image, dir: string, options: UnpackOptions): Promise<FlattenResult> {
   const report = options.onProgress ?? (() => {});
   let bytes = 0;
   let entries = 0;

@@ -1,11 +1,27 @@
 // Broken images get the documented exit code and an error that names the problem, and leave the store
 // exactly as it was: no half-unpacked layer, no stray record.
-import { cpSync, readdirSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { openImage } from '@ovl/image';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { embeddedImage, ovl, removeDir, tempDir } from './helpers/cli.js';
+import { embeddedImage, isRoot, ovl, removeDir, tempDir } from './helpers/cli.js';
+import { assertEmbeddedRootfs } from './helpers/expected-tree.js';
+
+const overlayHere = isRoot && readFileSync('/proc/filesystems', 'utf8').includes('\toverlay');
+/** vfs everywhere; the overlay driver too where this process can mount it */
+const drivers = overlayHere ? ['vfs', 'overlay'] : ['vfs'];
+if (!overlayHere) console.log('bad images: overlay driver cases skipped: not root or no overlayfs');
 
 const Bad = suite('ovl unpack of broken images');
 const ctx = { work: '' };
@@ -17,11 +33,12 @@ Bad.after.each(() => removeDir(ctx.work));
 /** A copy of the embedded image with one layer blob damaged by `damage`. */
 async function damagedImage(
   damage: (blobPath: string, index: Record<string, unknown>) => void,
+  layer = -1,
 ): Promise<string> {
   const dir = join(ctx.work, 'image');
   cpSync(embeddedImage, dir, { recursive: true });
   const image = await openImage(dir);
-  const top = image.layers.at(-1)!;
+  const top = image.layers.at(layer)!;
   damage(
     join(dir, 'blobs', 'sha256', top.digest.replace('sha256:', '')),
     image.manifest as Record<string, unknown>,
@@ -111,4 +128,69 @@ Bad('a path that is no image: exit 6', () => {
   assert.is(r.code, 6, r.stderr);
 });
 
+Bad(
+  'a broken middle layer in a fresh store: the base layer unpacked before it is removed again',
+  async () => {
+    const image = await damagedImage((blob) => truncateSync(blob, 40), 1);
+    for (const driver of drivers) {
+      const home = join(ctx.work, `fresh-${driver}`);
+      // `ls` opens the store: the driver's skeleton (its dirs, the l/ dir) is what an empty store is
+      assert.is(ovl(['ls', '--store', home, '--driver', driver]).code, 0);
+      const before = storeEntries(home);
+      const r = ovl(['unpack', image, '--store', home, '--driver', driver]);
+      assert.is(r.code, 6, `${driver}: exit code (stderr: ${r.stderr})`);
+      assert.match(r.stderr, /layer 1\/3 [0-9a-f]{12}: done/, `${driver}: the base layer was unpacked first`);
+      assert.equal(storeEntries(home), before, `${driver}: the store is as it was`);
+      assert.equal(JSON.parse(ovl(['ls', '--json', '--store', home, '--driver', driver]).stdout), []);
+    }
+  },
+);
+
+Bad('flatten of a broken image leaves no directory behind, and an empty one empty', async () => {
+  const image = await damagedImage((blob) => truncateSync(blob, 40));
+  const fresh = join(ctx.work, 'rootfs-new');
+  const r = ovl(['flatten', image, fresh]);
+  assert.is(r.code, 6, r.stderr);
+  assert.not.ok(existsSync(fresh), 'no half-flattened tree');
+  const empty = join(ctx.work, 'rootfs-empty');
+  mkdirSync(empty);
+  assert.is(ovl(['flatten', image, empty]).code, 6);
+  assert.equal(readdirSync(empty), []);
+});
+
+Bad('flatten refuses a directory that is not empty and leaves it alone', () => {
+  const dir = join(ctx.work, 'busy');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'keep'), 'mine\n');
+  const r = ovl(['flatten', embeddedImage, dir]);
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, /is not empty/);
+  assert.equal(readdirSync(dir), ['keep']);
+  assert.is(readFileSync(join(dir, 'keep'), 'utf8'), 'mine\n');
+});
+
 Bad.run();
+
+const Crash = suite('a layer an interrupted unpack left behind');
+Crash.before.each(() => {
+  ctx.work = tempDir('crash');
+});
+Crash.after.each(() => removeDir(ctx.work));
+
+Crash('is unpacked again, not reused: a driver layer without its record is not complete', async () => {
+  const home = join(ctx.work, 'store');
+  const first = ovl(['unpack', embeddedImage, '--store', home, '--driver', 'vfs', '-q']);
+  assert.is(first.code, 0, first.stderr);
+  const top = first.stdout.trim();
+  // what a kill between create and the end of applyDiff leaves: the layer dir, emptied, no record
+  const dir = join(home, 'dir', top);
+  for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
+  unlinkSync(join(home, '.ovl', 'layers', `${top}.json`));
+  const again = ovl(['unpack', embeddedImage, '--store', home, '--driver', 'vfs']);
+  assert.is(again.code, 0, again.stderr);
+  assert.is(again.stderr.match(/reused/g)?.length, 2, again.stderr);
+  assert.match(again.stderr, new RegExp(`layer 3/3 ${top.slice(0, 12)}: unpacking`));
+  assertEmbeddedRootfs(dir, { owners: isRoot });
+});
+
+Crash.run();

@@ -164,7 +164,10 @@ export async function runCommand(ctx: CliContext): Promise<void> {
     }
     case 'status': {
       need(ctx, 0, 'no arguments');
-      const status = await (await openStore(ctx)).status();
+      const driver = await openStore(ctx);
+      const status = await driver.status();
+      // which driver `auto` chose is the first thing a user asks; not every driver's status says it
+      if (!status.some(([k]) => k === 'Driver')) status.unshift(['Driver', driver.name]);
       print(ctx, Object.fromEntries(status), status.map(([k, v]) => `${k}: ${v}\n`).join(''));
       return;
     }

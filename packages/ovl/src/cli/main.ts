@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { OvlError } from '../errors.js';
 import { runCommand } from './commands.js';
 import { EXIT, exitCodeOf, hintFor } from './exit-codes.js';
+import { endProgressLine } from './progress.js';
 import { USAGE } from './usage.js';
 
 export interface CliContext {
@@ -62,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.OK;
   } catch (err) {
     const e = err as Error & { code?: string };
+    endProgressLine();
     if (ctx.json) {
       process.stdout.write(
         `${JSON.stringify({ error: { code: e.code ?? 'ERR_OVL_UNKNOWN', message: e.message } })}\n`,

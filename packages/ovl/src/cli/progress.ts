@@ -11,6 +11,14 @@ export function progressMode(json: boolean, quiet: boolean, stream = process.std
   return stream.isTTY ? 'tty' : 'plain';
 }
 
+/** Streams with a redrawn bar on their current line, so an error printed next starts on a line of its own. */
+const openBars = new Set<NodeJS.WriteStream>();
+
+/** Ends a half-drawn progress bar with a newline (before an error message, say). */
+export function endProgressLine(stream: NodeJS.WriteStream = process.stderr): void {
+  if (openBars.delete(stream)) stream.write('\n');
+}
+
 export function layerReporter(mode: ProgressMode, stream: NodeJS.WriteStream = process.stderr) {
   let started = 0;
   return (p: LayerProgress) => {
@@ -37,7 +45,8 @@ export function layerReporter(mode: ProgressMode, stream: NodeJS.WriteStream = p
         const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
         const what = p.phase === 'reused' ? 'reused' : `${humanBytes(p.bytes)} ${rate}`;
         stream.write(`\r\x1b[K${bar} ${label} ${what}`);
-        if (done && p.index + 1 === p.layers) stream.write('\n');
+        openBars.add(stream);
+        if (done && p.index + 1 === p.layers) endProgressLine(stream);
       }
     }
   };

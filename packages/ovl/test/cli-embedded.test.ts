@@ -1,12 +1,15 @@
 // The `ovl` command run as a subprocess on the embedded example image: flatten, unpack into a store
 // (shared layers reused), the store commands, --json output and non-terminal progress lines.
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { openImage } from '@ovl/image';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { embeddedImage, isRoot, ovl, removeDir, tempDir } from './helpers/cli.js';
+import { humanBytes } from '../src/cli/format.js';
+import { cliJs, embeddedImage, isRoot, ovl, removeDir, tempDir } from './helpers/cli.js';
 import { assertEmbeddedRootfs } from './helpers/expected-tree.js';
 
 const Flatten = suite('ovl flatten');
@@ -71,7 +74,14 @@ let store = '';
 Store.before(() => {
   store = tempDir('store');
 });
-Store.after(() => removeDir(store));
+const removeFresh = () => {
+  for (const d of dirs) removeDir(d);
+  dirs = [];
+};
+Store.after(() => {
+  removeDir(store);
+  removeFresh();
+});
 const inStore = (args: string[]) => ovl([...args, '--store', store, '--driver', 'vfs']);
 
 Store('unpack prints the top chain ID and a second unpack reuses every layer', async () => {
@@ -164,9 +174,74 @@ Store('rm refuses a layer with children, then removes top down', async () => {
 Store('status names the driver', () => {
   const r = inStore(['status', '--json']);
   assert.is(JSON.parse(r.stdout).Driver, 'vfs');
+  assert.match(inStore(['status']).stdout, /^Driver: vfs$/m);
+});
+
+Store('ls --tree draws a parent two images share once, with both children and every size', async () => {
+  const home = fresh('tree');
+  const inTree = (args: string[]) => ovl([...args, '--store', home, '--driver', 'vfs', '-q']);
+  const other = await imageOnSecondLayer(join(home, 'other-image'));
+  assert.is(inTree(['unpack', embeddedImage]).code, 0);
+  const r = inTree(['unpack', other.dir, '--json']);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(
+    JSON.parse(r.stdout).layers.map((l: { reused: boolean }) => l.reused),
+    [true, true, false],
+    'the shared layers are reused',
+  );
+  const layers = JSON.parse(inTree(['ls', '--json']).stdout) as Array<{ id: string; size: number }>;
+  assert.is(layers.length, 4);
+  const line = (id: string) => `${id.slice(0, 12)}  ${humanBytes(layers.find((l) => l.id === id)!.size)}`;
+  const image = await openImage(embeddedImage);
+  const [a, b, c] = image.chainIds.map((x) => x.replace('sha256:', '')) as [string, string, string];
+  const d = other.top;
+  const [first, second] = [c, d].sort();
+  assert.equal(inTree(['ls', '--tree']).stdout.trimEnd().split('\n'), [
+    line(a),
+    `└── ${line(b)}`,
+    `    ├── ${line(first!)}`,
+    `    └── ${line(second!)}`,
+  ]);
 });
 
 Store.run();
+
+const Tty = suite('progress on a terminal');
+const hasScript = spawnSync('script', ['--version']).status === 0;
+/** Runs the command under script(1), so that its stdout and stderr are a terminal; returns what it drew. */
+const onTerminal = (args: string[]) => {
+  const cmd = [process.execPath, cliJs, ...args].map((a) => `'${a}'`).join(' ');
+  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout.replace(/\r\n/g, '\n') };
+};
+
+Tty.after(removeFresh);
+if (!hasScript) console.log('terminal progress tests skipped: script(1) not installed');
+else {
+  Tty('a bar redrawn in place, with the layer, bytes and rate, and a final newline', () => {
+    const dir = join(fresh('tty'), 'rootfs');
+    const r = onTerminal(['flatten', embeddedImage, dir]);
+    assert.is(r.code, 0, r.out);
+    const draws = r.out.split('\r\x1b[K').slice(1);
+    assert.ok(draws.length >= 6, r.out);
+    for (const d of draws) assert.match(d, /^\[[#.]{24}\] layer [1-3]\/3 [0-9a-f]{12} /);
+    assert.match(draws.at(-1)!, /^\[#{24}\] layer 3\/3 [0-9a-f]{12} [\d.]+ K?i?B [\d.]+ K?i?B\/s\n/);
+    assert.match(r.out, /\n.*: 3 layers, \d+ entries/, 'the result on its own line');
+    assert.not.match(r.out, /unpacking|done,/, 'no plain lines on a terminal');
+  });
+
+  Tty('an error after a half-drawn bar starts on a line of its own', async () => {
+    const work = fresh('tty-bad');
+    const image = join(work, 'image');
+    cpSync(embeddedImage, image, { recursive: true });
+    const top = (await openImage(image)).layers.at(-1)!;
+    truncateSync(join(image, 'blobs', 'sha256', top.digest.slice(7)), 40);
+    const r = onTerminal(['flatten', image, join(work, 'rootfs')]);
+    assert.is(r.code, 6, r.out);
+    assert.match(r.out, /\] layer 3\/3 [^\n]*\novl flatten: layer 2 blob sha256:/);
+  });
+}
+Tty.run();
 
 const Usage = suite('ovl usage errors');
 Usage('an unknown command exits 2 with the usage text', () => {
@@ -187,3 +262,56 @@ Usage('--help prints the usage and exits 0', () => {
   assert.match(r.stdout, /exit codes:/);
 });
 Usage.run();
+
+/**
+ * A second image in OCI layout: the embedded image's first two layers and a new third one, so that the
+ * two images share a parent. Returns its directory and its top chain ID.
+ */
+async function imageOnSecondLayer(dir: string): Promise<{ dir: string; top: string }> {
+  const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+  const base = await openImage(embeddedImage);
+  cpSync(embeddedImage, dir, { recursive: true });
+  const src = join(dir, '..', 'other-src');
+  mkdirSync(join(src, 'srv'), { recursive: true });
+  writeFileSync(join(src, 'srv', 'other.txt'), 'only in the other image\n');
+  const tar = execFileSync('tar', [
+    '-C',
+    src,
+    '--owner=0',
+    '--group=0',
+    '--numeric-owner',
+    '-cf',
+    '-',
+    'srv',
+  ]);
+  const blob = gzipSync(tar);
+  const put = (b: Buffer) => {
+    writeFileSync(join(dir, 'blobs', 'sha256', sha(b).slice(7)), b);
+    return { digest: sha(b), size: b.length };
+  };
+  const layerDesc = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...put(blob) };
+  const diffIds = [...base.diffIds.slice(0, 2), sha(tar)];
+  const config = put(
+    Buffer.from(JSON.stringify({ ...base.config, rootfs: { type: 'layers', diff_ids: diffIds } })),
+  );
+  const manifest = put(
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+        layers: [...base.manifest.layers.slice(0, 2), layerDesc],
+      }),
+    ),
+  );
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest }],
+    }),
+  );
+  const chain2 = base.chainIds[1]!;
+  const top = createHash('sha256').update(`${chain2} ${diffIds[2]}`).digest('hex');
+  return { dir, top };
+}

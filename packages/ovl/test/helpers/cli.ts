@@ -8,7 +8,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = join(here, '..', '..', '..', '..');
 export const embeddedImage = join(repoRoot, 'examples', 'embedded-image', 'image');
 export const expectedRootfsFile = join(repoRoot, 'examples', 'embedded-image', 'expected-rootfs.json');
-const cliJs = join(here, '..', '..', 'dist', 'cli.js');
+export const cliJs = join(here, '..', '..', 'dist', 'cli.js');
 
 export interface CliRun {
   code: number;

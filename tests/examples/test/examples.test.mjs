@@ -13,6 +13,16 @@ const run = (name, args = []) => {
   const r = spawnSync(process.execPath, [join(examples, name, 'index.mjs'), ...args], { encoding: 'utf8' });
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
+const have = (cmd, arg = '--version') => spawnSync(cmd, [arg]).status === 0;
+/** As root, runs an example as the unprivileged user nobody (what a user without sudo sees). */
+const runAsNobody = (name) => {
+  const r = spawnSync(
+    'setpriv',
+    ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(examples, name, 'index.mjs')],
+    { encoding: 'utf8', cwd: '/tmp', env: { ...process.env, HOME: '/tmp' } },
+  );
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
 
 const Examples = suite('examples');
 
@@ -33,6 +43,25 @@ Examples('flatten prints the embedded image root', () => {
   assert.not.match(r.out, /etc\/motd|\.wh\./);
   rmSync(r.out.match(/into (\S+):/)[1], { recursive: true, force: true });
 });
+
+if (root && have('setpriv', '--help')) {
+  Examples(
+    'without root: flatten works, unpack-and-mount falls back to vfs and says mounting needs root',
+    () => {
+      const f = runAsNobody('flatten');
+      assert.is(f.code, 0, f.err);
+      const dir = f.out.match(/into (\S+):/)[1];
+      assert.ok(f.out.includes('  /usr/bin/greet-again\n'), f.out);
+      rmSync(dir, { recursive: true, force: true });
+      const u = runAsNobody('unpack-and-mount');
+      assert.is(u.code, 0, u.err);
+      assert.match(u.out, /driver vfs/);
+      assert.match(u.out, /unpacked 3 layers \(0 reused\)/);
+      assert.match(u.out, /mounting needs root/);
+      assert.not.match(u.out, /mounted at/);
+    },
+  );
+} else console.log('unprivileged example runs skipped: not root or no setpriv');
 
 if (!root || !overlay) {
   console.log(`mounting examples skipped: ${!root ? 'not root' : 'no overlay in this kernel'}`);
@@ -71,8 +100,19 @@ if (!root || !overlay) {
         'written in a read-write ovl mount\n',
       );
       assert.not.ok(existsSync(join(bundle, 'rootfs', 'etc', 'hostname')));
+      assert.is(readFileSync(join(bundle, 'rootfs', 'etc', 'app', 'app.conf'), 'utf8'), 'mode=top\n');
       rmSync(bundle, { recursive: true, force: true });
     } else console.log('umoci check skipped: umoci not installed');
+    if (have('skopeo')) {
+      // skopeo copy reads and verifies every blob; the copy has the image's 3 layers plus the new one
+      const copy = `${dir}-skopeo`;
+      execFileSync('skopeo', ['copy', '-q', `oci:${dir}:committed`, `oci:${copy}:copied`], { stdio: 'pipe' });
+      const inspect = JSON.parse(
+        execFileSync('skopeo', ['inspect', `oci:${copy}:copied`], { encoding: 'utf8' }),
+      );
+      assert.is(inspect.Layers.length, 4);
+      rmSync(copy, { recursive: true, force: true });
+    } else console.log('skopeo check skipped: skopeo not installed');
     rmSync(dir, { recursive: true, force: true });
   });
 }

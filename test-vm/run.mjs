@@ -32,9 +32,22 @@ export const EXIT_VM_UNAVAILABLE = 77;
 // slow TCG host spends its budget on them before the syscall package's own suite.
 const DEFAULT_SUITES = ['test-vm/guest', 'packages/overlay', 'packages/syscall'];
 // virtio_pci carries the 9p transport and the scratch disk; overlay is what we test; ext4 (with the
-// crc32c its checksums ask the crypto API for) formats /tmp. Everything else is built in (tmpfs,
-// devtmpfs, the 8250 serial console) in Debian's config.
-const GUEST_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'virtio_blk', 'crc32c_generic', 'ext4', 'overlay'];
+// crc32c its checksums ask the crypto API for) formats /tmp. loop + xfs let the overlay suite make an
+// xfs file system with project quotas (Debian's 6.1 has CONFIG_XFS_QUOTA; this host's kernel does not),
+// fuse lets it run fuse-overlayfs as mount_program. Everything else is built in (tmpfs, devtmpfs, the
+// 8250 serial console) in Debian's config.
+const GUEST_MODULES = [
+  'virtio_pci',
+  '9pnet_virtio',
+  '9p',
+  'virtio_blk',
+  'crc32c_generic',
+  'ext4',
+  'overlay',
+  'loop',
+  'xfs',
+  'fuse',
+];
 
 // A working KVM boots to /init in 1-2 s; where /dev/kvm exists but nested virtualization does not
 // work, qemu sits silent (measured: 120 s without output). Under TCG /init comes after 5-35 s.

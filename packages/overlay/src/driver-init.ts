@@ -1,4 +1,5 @@
 import { promises as fsp, statSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { type DriverOptions, parseDriverOptions } from '@ovl/mountopts';
 import { hiddenName, OverlayStore, STAGING_PREFIX } from '@ovl/store';
@@ -8,6 +9,7 @@ import { OverlayError } from './errors.js';
 import { type OverlayKernelFeatures, probeKernelFeatures } from './kernel-features.js';
 import { splitMountFlags } from './mount-flags.js';
 import type { MountContext } from './mount-layer.js';
+import { ProjectQuotas } from './project-quota.js';
 import { checkBackingFs, overlayInKernel, supportsDType } from './support.js';
 
 /** Everything init finds out, handed to the driver. */
@@ -20,6 +22,8 @@ export interface DriverParts {
   sys: Syscalls;
   options: DriverOptions;
   mountCtx: MountContext;
+  /** set when overlay.size asked for project quotas at init */
+  quotas?: ProjectQuotas;
 }
 
 // Probed once per process for each (filesystem, options): the kernel does not change under us, and
@@ -69,19 +73,6 @@ export async function prepareDriver(home: string, opts: OverlayDriverOptions): P
     warn(
       `overlay: ${home} (${st.fsName}) has no d_type support; whiteouts may be lost — reformat xfs with ftype=1`,
     );
-  if (options.size !== undefined) {
-    // Quotas need xfs project quotas (FS_IOC_FSSETXATTR + quotactl); not implemented yet, and the
-    // test kernel here has no xfs quota support to test them against.
-    const why =
-      st.fsName === 'xfs'
-        ? 'per-layer xfs project quotas are not implemented by this driver yet'
-        : `it needs xfs project quotas, but ${home} is on ${st.fsName}`;
-    throw new OverlayError(
-      'ERR_OVL_NOT_SUPPORTED',
-      `overlay.size=${options.size}: ${why}; drop overlay.size or put the store on xfs mounted with pquota`,
-      { path: home },
-    );
-  }
   const unmount = (p: string) => {
     try {
       sys.umount2(p, MNT_DETACH);
@@ -94,6 +85,20 @@ export async function prepareDriver(home: string, opts: OverlayDriverOptions): P
   const imageStores: OverlayStore[] = [];
   for (const dir of options.imageStores)
     imageStores.push(await OverlayStore.open(dir, { ...storeOpts, repair: false }));
+  // A default size needs quotas now; without one they are checked on the first create that asks.
+  let quotas: ProjectQuotas | undefined;
+  if (options.size) {
+    try {
+      quotas = await ProjectQuotas.open(store, st.fsName, sys);
+    } catch (err) {
+      if (!(err instanceof OverlayError)) throw err;
+      throw new OverlayError('ERR_OVL_NOT_SUPPORTED', `overlay.size=${options.size}: ${err.message}`, {
+        path: home,
+        cause: err.cause ?? err,
+      });
+    }
+    debug(`project quotas on ${quotas.blockDevice}, IDs above ${quotas.baseId}`);
+  }
   const dataOptions = splitMountFlags(options.mountOptions).data;
   const extra = dataOptions.length > 0 ? `,${dataOptions.join(',')}` : '';
   const features = options.mountProgram
@@ -110,6 +115,13 @@ export async function prepareDriver(home: string, opts: OverlayDriverOptions): P
       }
     : probeOnce(sys, home, extra, options.userxattr ?? false, opts.syscalls === undefined);
   debug(`features ${JSON.stringify(features)}`);
+  if (opts.strategy === 'fsconfig' && !features.lowerdirPlus && !features.setFd) {
+    // Forced, it would fail at the first deep mount with a bare EINVAL from the kernel's legacy shim.
+    throw new OverlayError(
+      'ERR_OVL_NOT_SUPPORTED',
+      `strategy 'fsconfig' needs overlayfs' lowerdir+ (Linux 6.8+), which this kernel (${release()}) lacks; use 'auto' or 'fd-relative'`,
+    );
+  }
   const mountCtx: MountContext = {
     sys,
     pageSize: sys.getPageSize(),
@@ -118,5 +130,7 @@ export async function prepareDriver(home: string, opts: OverlayDriverOptions): P
     debug,
   };
   if (options.mountProgram) mountCtx.mountProgram = options.mountProgram;
-  return { store, imageStores, features, backingFs: st.fsName, dType, sys, options, mountCtx };
+  const parts: DriverParts = { store, imageStores, features, backingFs: st.fsName, dType, sys, options, mountCtx };
+  if (quotas) parts.quotas = quotas;
+  return parts;
 }

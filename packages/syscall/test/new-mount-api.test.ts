@@ -20,6 +20,11 @@ import {
 } from '../src/index.js';
 import { isRoot, tempDir } from './helpers.js';
 
+function kernelAtLeast(major: number, minor: number): boolean {
+  const [a, b] = release().split('.').map(Number) as [number, number];
+  return a > major || (a === major && b >= minor);
+}
+
 const test = suite('new mount API');
 test('tmpfs through fsopen → fsconfig → fsmount → move_mount', () => {
   if (!isRoot) return console.log('  skip: needs root');
@@ -53,15 +58,22 @@ test('tmpfs through fsopen → fsconfig → fsmount → move_mount', () => {
 test('an unknown parameter fails with the kernel log in the message', () => {
   if (!isRoot) return console.log('  skip: needs root');
   if (!hasNewMountApi()) return console.log('  skip: kernel without fsopen');
+  const legacy = !kernelAtLeast(6, 5); // before 6.5 the legacy shim takes any key until CMD_CREATE
   const fsfd = fsopen('overlay');
   try {
     fsconfigSetString(fsfd, 'no_such_option', 'x');
-    assert.unreachable('accepted an unknown parameter');
+    if (!legacy) assert.unreachable('accepted an unknown parameter');
+    fsconfigCreate(fsfd);
+    assert.unreachable('created an overlay from an unknown parameter');
   } catch (e) {
     assert.instance(e, SyscallError);
     const err = e as SyscallError;
     assert.is(err.code, 'EINVAL');
     assert.is(err.syscall, 'fsconfig');
+    if (legacy) {
+      assert.match(err.message, 'CMD_CREATE');
+      return console.log(`  legacy fsconfig parser on ${release()}: refused at CMD_CREATE`);
+    }
     assert.match(err.message, 'SET_STRING "no_such_option=x"');
     assert.match(err.message, "Unknown parameter 'no_such_option'");
   } finally {
@@ -81,12 +93,10 @@ test('fsopen of an unknown type is ENODEV with a modprobe hint', () => {
 });
 test('overlay features match the running kernel version (lowerdir+ 6.8+, SET_FD 6.13+)', () => {
   if (!isRoot) return console.log('  skip: needs root (the probe opens an overlay context)');
-  const [major, minor] = release().split('.').map(Number) as [number, number];
-  const atLeast = (a: number, b: number) => major > a || (major === a && minor >= b);
   const f = probeOverlayFeatures();
   // Distribution kernels can backport, but none we test on does; a mismatch means the probe lies.
-  assert.is(f.lowerdirPlus, atLeast(6, 8), `lowerdir+ on ${release()}`);
-  assert.is(f.setFd, atLeast(6, 13), `FSCONFIG_SET_FD on ${release()}`);
+  assert.is(f.lowerdirPlus, kernelAtLeast(6, 8), `lowerdir+ on ${release()}`);
+  assert.is(f.setFd, kernelAtLeast(6, 13), `FSCONFIG_SET_FD on ${release()}`);
 });
 test('overlay features: SET_FD implies lowerdir+, which implies the API; an overlay reports "overlay"', () => {
   const f = probeOverlayFeatures();

@@ -53,11 +53,15 @@ for (const count of [2, 500]) {
   for (const choice of choices) {
     test(choice, async () => {
       if (skipReason) return console.log(`  skip: ${skipReason}`);
+      const { lowerdirPlus } = probeOverlayFeatures();
+      if (choice === 'fsconfig' && !lowerdirPlus) return console.log('  skip: kernel without lowerdir+ (6.8+)');
       const s = stack!;
       const plan = planFor(s, choice);
       if (choice !== 'auto') assert.is(plan.strategy, choice.replace('+chroot', ''));
-      // auto takes the first that fits: absolute for 2 layers, the new mount API for 500
-      if (choice === 'auto') assert.is(plan.strategy, count === 2 ? 'absolute' : 'fsconfig');
+      // auto takes the first that fits: absolute for 2 layers; for 500 the new mount API where the
+      // kernel has it, else fd-relative
+      const deep = lowerdirPlus ? 'fsconfig' : 'fd-relative';
+      if (choice === 'auto') assert.is(plan.strategy, count === 2 ? 'absolute' : deep);
       const cwd = process.cwd();
       await runPlan(plan);
       try {

@@ -54,7 +54,8 @@ for (const count of [2, 500]) {
     test(choice, async () => {
       if (skipReason) return console.log(`  skip: ${skipReason}`);
       const { lowerdirPlus } = probeOverlayFeatures();
-      if (choice === 'fsconfig' && !lowerdirPlus) return console.log('  skip: kernel without lowerdir+ (6.8+)');
+      if (choice === 'fsconfig' && !lowerdirPlus)
+        return console.log('  skip: kernel without lowerdir+ (6.8+)');
       const s = stack!;
       const plan = planFor(s, choice);
       if (choice !== 'auto') assert.is(plan.strategy, choice.replace('+chroot', ''));

@@ -2,12 +2,14 @@
 // data checked by the aufs grammar, reference counting, rollback, and the store's files.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { planAufsMount } from '@ovl/mountopts';
 import type { RecordedCall } from '@ovl/syscall';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isAufsError } from '../src/index.js';
 import { AufsKernelModel, MS_RDONLY, MS_REMOUNT } from './aufs-grammar.js';
 import { createChain, recordedDriver, sha, tempHome } from './fixtures.js';
+import { checkAufsPlan } from './plan-check.js';
 
 const MNT_DETACH = 2;
 /** mount and umount2 calls only (runPlan and statfs records are bookkeeping) */
@@ -237,6 +239,20 @@ for (const n of [50, 200]) {
       const model = replay(calls);
       const expected = [...ids].reverse().map((id) => join(t.home, 'diff', id));
       assert.equal(model.stack(mnt), expected);
+      // the exact calls: the seeds' packing of exactly this stack (each call full, checked by checkAufsPlan),
+      // with Docker's options on the first call only
+      const plan = planAufsMount({ target: mnt, rw: expected[0]!, ro: expected.slice(1), pageSize: 4096 });
+      checkAufsPlan(plan, mnt);
+      assert.equal(
+        k,
+        plan.steps.map((s) =>
+          s.kind === 'mount' ? ['mount', s.source, s.target, s.fstype, s.flags, s.data] : [],
+        ),
+      );
+      assert.ok((k[0]![5] as string).startsWith(`br:${expected[0]}=rw:${expected[1]}=ro+wh:`));
+      assert.ok((k[0]![5] as string).endsWith(',dio,xino=/dev/shm/aufs.xino'));
+      for (const c of k.slice(1))
+        assert.match(c[5] as string, /^append:[^,]+=ro\+wh(,append:[^,]+=ro\+wh)*$/);
       await driver.put(top);
       assert.equal(kernelCalls(calls).at(-1), ['umount2', mnt, 0]);
     } finally {

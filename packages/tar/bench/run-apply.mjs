@@ -5,7 +5,7 @@ import { apply } from '../dist/index.js';
 
 const [layer, target, format = 'flatten'] = process.argv.slice(2);
 const t0 = process.hrtime.bigint();
-const r = await apply(createReadStream(layer, { highWaterMark: 1 << 20 }), target, { format });
+const r = await apply(process.env.OVL_BENCH_INPUT === "stream" ? createReadStream(layer, { highWaterMark: 1 << 20 }) : layer, target, { format });
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 console.log(
   JSON.stringify({

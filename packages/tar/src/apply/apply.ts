@@ -4,12 +4,12 @@
  * is consumed chunk by chunk, so memory stays flat whatever the layer's size.
  */
 import { realpathSync, statSync } from 'node:fs';
-import type { Readable } from 'node:stream';
 import { extract as createExtract, type Extract, type Header } from 'tar-stream';
 import { decompress } from '../decompress.js';
 import { TarError } from '../errors.js';
 import { applyEntry, type EntryBody } from './entry.js';
-import type { ApplyOptions, ApplyResult } from './options.js';
+import { type LayerInput, type LayerSource, openLayerSource } from './layer-source.js';
+import type { ApplyOptions, ApplyResult, WhiteoutFormat } from './options.js';
 import { parsePaxRecords } from './pax.js';
 import { type ApplySyscalls, nativeApplySyscalls } from './syscalls.js';
 import { EntryWriter } from './writer.js';
@@ -18,7 +18,7 @@ const FORMATS = new Set(['overlay', 'aufs', 'flatten']);
 const PROGRESS_BYTES = 1 << 20;
 
 export async function apply(
-  layer: Readable | AsyncIterable<Uint8Array>,
+  layer: LayerInput,
   target: string,
   options: ApplyOptions = {},
 ): Promise<ApplyResult> {
@@ -28,7 +28,7 @@ export async function apply(
 /** `apply` with the syscalls given (tests use it to record or fail them). */
 export async function applyWith(
   sys: ApplySyscalls,
-  layer: Readable | AsyncIterable<Uint8Array>,
+  layer: LayerInput,
   target: string,
   options: ApplyOptions = {},
 ): Promise<ApplyResult> {
@@ -52,7 +52,27 @@ export async function applyWith(
   const signal = options.signal;
   if (signal?.aborted) throw aborted(signal);
 
-  const { compression, stream, chunks } = await decompress(layer, { zstd: options.zstd });
+  const source = openLayerSource(layer);
+  try {
+    return await applySource(sys, source, root, format, options);
+  } finally {
+    source.close();
+  }
+}
+
+async function applySource(
+  sys: ApplySyscalls,
+  source: LayerSource,
+  root: string,
+  format: WhiteoutFormat,
+  options: ApplyOptions,
+): Promise<ApplyResult> {
+  const signal = options.signal;
+  const feed = source.kind === 'file' ? source.feed : undefined;
+  const { compression, stream, chunks } =
+    source.kind === 'file'
+      ? { compression: 'none', stream: undefined, chunks: undefined }
+      : await decompress(source.stream, { zstd: options.zstd });
   const writer = new EntryWriter(root, { ...options, format }, sys);
   // A 1 MiB write buffer: with tar-stream's default (16 KiB) every 64 KiB chunk waits for a 'drain'.
   const extract = createExtract({ highWaterMark: 1 << 20 } as never);
@@ -79,7 +99,7 @@ export async function applyWith(
       failure = toTarError(err, lastEntry);
       writer.abort();
       signal?.removeEventListener('abort', onAbort);
-      stream.destroy();
+      stream?.destroy();
       extract.destroy();
       reject(failure);
     };
@@ -100,14 +120,18 @@ export async function applyWith(
         else next();
       };
       try {
-        applyEntry(writer, header, records, body as unknown as EntryBody, options, onContent, done);
+        const bypass =
+          feed && (header.type === 'file' || header.type === 'contiguous-file')
+            ? () => feed.bypass((header as { byteOffset?: unknown }).byteOffset, header.size ?? 0)
+            : undefined;
+        applyEntry(writer, header, records, body as unknown as EntryBody, options, onContent, done, bypass);
       } catch (err) {
         fail(err);
       }
       sync = false;
     });
     extract.on('error', fail);
-    stream.on('error', fail);
+    stream?.on('error', fail);
     extract.on('finish', () => {
       if (failure !== undefined) return;
       try {
@@ -118,9 +142,10 @@ export async function applyWith(
       signal?.removeEventListener('abort', onAbort);
       resolve();
     });
-    feed(chunks, extract, (n) => {
+    const count = (n: number) => {
       bytes += n;
-    }).catch(fail);
+    };
+    (feed ? feed.run(extract, count) : feedStream(chunks!, extract, count)).catch(fail);
   });
   return {
     bytes,
@@ -135,7 +160,7 @@ export async function applyWith(
  * Writes the plain tar bytes into tar-stream's extractor, honouring its backpressure. (Node's `pipe`
  * into a streamx Writable stalls on streams of many tiny chunks; a plain loop does not.)
  */
-async function feed(
+async function feedStream(
   source: AsyncIterable<Uint8Array>,
   extract: Extract,
   count: (n: number) => void,

@@ -2,7 +2,9 @@
 import type { Header } from 'tar-stream';
 import { TarError } from '../errors.js';
 import { WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from '../whiteouts.js';
+import { copyRange } from './copy-range.js';
 import { cleanEntryName, splitPath } from './entry-name.js';
+import type { BodyBypass } from './file-feed.js';
 import { entryMeta } from './metadata.js';
 import type { ApplyOptions } from './options.js';
 import { applyOpaque, applyWhiteout } from './whiteout-apply.js';
@@ -17,7 +19,8 @@ export interface EntryBody {
 
 /**
  * Applies one entry. `done` is called exactly once, when the entry is fully written or has failed;
- * `onContent` counts file bytes as they are written.
+ * `onContent` counts file bytes as they are written. `bypass`, for a regular file read from a layer
+ * file, asks the feeder to skip the rest of the body in the file, to be copied file to file here.
  */
 export function applyEntry(
   w: EntryWriter,
@@ -27,6 +30,7 @@ export function applyEntry(
   options: ApplyOptions,
   onContent: (n: number) => void,
   done: (err?: unknown) => void,
+  bypass?: () => BodyBypass | undefined,
 ): void {
   const entry = header.name;
   const rel = cleanEntryName(entry);
@@ -74,13 +78,19 @@ export function applyEntry(
         done();
         return;
       }
+      // Called before any body byte arrives: the feeder decides now what it still reads itself.
+      const skip = bypass?.();
+      // Bytes the parser delivers that belong in the file; with a bypass, the zeros after them do not.
+      let inline = skip ? skip.inline : size;
       let failed = false;
       body.on('error', () => {});
       body.on('data', (chunk) => {
-        if (failed) return;
+        if (failed || inline === 0) return;
         try {
-          w.writeChunk(fd, chunk, entry, p.abs);
-          onContent(chunk.length);
+          const part = chunk.length <= inline ? chunk : chunk.subarray(0, inline);
+          w.writeChunk(fd, part, entry, p.abs);
+          inline -= part.length;
+          onContent(part.length);
         } catch (err) {
           failed = true;
           done(err);
@@ -89,6 +99,11 @@ export function applyEntry(
       body.on('end', () => {
         if (failed) return;
         try {
+          if (skip) {
+            const n = copyRange(w.sys, skip.fd, skip.from, fd, skip.inline, skip.length);
+            if (n < skip.length) throw truncated(entry);
+            onContent(n);
+          }
           w.finishFile(fd, p, meta, entry);
         } catch (err) {
           done(err);
@@ -123,6 +138,12 @@ export function applyEntry(
         { entry },
       );
   }
+}
+
+function truncated(entry: string): TarError {
+  return new TarError('ERR_OVL_BAD_TAR', `entry '${entry}': the layer file ends inside its content`, {
+    entry,
+  });
 }
 
 function drain(body: EntryBody, hasBody: boolean, done: (err?: unknown) => void): void {

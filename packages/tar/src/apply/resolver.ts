@@ -29,9 +29,13 @@ export class PathResolver {
     return rel === '' ? this.root : `${this.root}/${rel}`;
   }
 
+  /** Called when `invalidate` drops the cache, for what others learnt about the same directories. */
+  onInvalidate: (() => void) | undefined;
+
   /** Forget every resolution (a directory or symlink was removed or replaced). */
   invalidate(): void {
     this.cache.clear();
+    this.onInvalidate?.();
   }
 
   /** Records that `dir` (as entries name it) is the real directory `real`. */

@@ -1,0 +1,108 @@
+/**
+ * Feeds tar-stream from a plain layer *file* with large synchronous reads, and lets big entry bodies
+ * bypass the parser.
+ *
+ * Why synchronous reads: a `ReadStream` pays a thread-pool round trip per chunk, during which the main
+ * thread (which does all the writing) sits idle — 20% of a rootfs apply in a CPU profile. A 1 MiB
+ * `pread` from the page cache takes ~0.1 ms.
+ *
+ * Why bodies bypass the parser: tar-stream tells where each body starts in the stream
+ * (`header.byteOffset`), and in a plain tar file the stream offset is the file offset. So once the
+ * header of a big file is parsed, the rest of its body can be copied file to file (`copy-range.ts`)
+ * instead of travelling through user space chunk by chunk. tar-stream still has to see `size` body
+ * bytes to stay in step: it gets zeros from one shared buffer in their place (no reads, no copies),
+ * which the entry writer drops. The padding and the next header are read from the file as usual, so
+ * tar-stream parses and checks every header as before.
+ */
+import { readSync } from 'node:fs';
+import type { Extract } from 'tar-stream';
+
+/** Read size: the page-cache copy is cheap, and bigger reads mean fewer trips through tar-stream. */
+const READ_SIZE = 1 << 20;
+/** Bodies with less than this still to come are written from the parser's chunks, as before. */
+const MIN_BYPASS = 256 << 10;
+/** Stands in for bypassed body bytes; never written to. */
+const ZEROS = Buffer.alloc(READ_SIZE);
+
+/** Where the part of a body that bypasses the parser sits in the layer file. */
+export interface BodyBypass {
+  /** The layer file. */
+  fd: number;
+  /** Body bytes the parser delivers anyway (already read): written from its chunks, first. */
+  inline: number;
+  /** File offset of the rest of the body. */
+  from: number;
+  /** Bytes of body from `from` on: copied file to file; the parser delivers zeros for them. */
+  length: number;
+}
+
+export class FileFeed {
+  readonly fd: number;
+  readonly size: number;
+  /** File offset of the next read. */
+  private pos: number;
+  /** Stream bytes handed to tar-stream so far (file bytes and stand-in zeros). */
+  private fed: number;
+  /** Stand-in bytes still to hand over for a bypassed body. */
+  private zeros = 0;
+
+  constructor(fd: number, size: number) {
+    this.fd = fd;
+    this.size = size;
+    this.pos = 0;
+    this.fed = 0;
+  }
+
+  /**
+   * Called from the 'entry' event of a regular file whose body starts at stream offset `bodyOffset`:
+   * when enough of its body is still unread, the feeder skips it in the file (it will be copied) and
+   * hands tar-stream zeros instead. Undefined: let the body come through the parser.
+   */
+  bypass(bodyOffset: unknown, bodySize: number): BodyBypass | undefined {
+    // Only tar-stream 3 sets byteOffset; a header that does not agree with what we fed is not ours to trust.
+    if (typeof bodyOffset !== 'number' || bodyOffset > this.fed || this.zeros > 0) return undefined;
+    const inline = Math.min(bodySize, this.fed - bodyOffset);
+    const length = bodySize - inline;
+    // A body that runs past the end of the file is a truncated layer: the parser must see it end.
+    if (length < MIN_BYPASS || this.pos + length > this.size) return undefined;
+    const from = this.pos;
+    this.pos += length;
+    this.zeros = length;
+    return { fd: this.fd, inline, from, length };
+  }
+
+  /** Writes the file into `extract`, honouring its backpressure; counts every byte fed. */
+  async run(extract: Extract, count: (n: number) => void): Promise<void> {
+    while (!extract.destroyed) {
+      let chunk: Buffer;
+      if (this.zeros > 0) {
+        chunk = ZEROS.subarray(0, Math.min(this.zeros, ZEROS.length));
+        this.zeros -= chunk.length;
+      } else {
+        if (this.pos >= this.size) break;
+        // A fresh buffer per read: tar-stream keeps references to the chunks it was given.
+        const buf = Buffer.allocUnsafe(Math.min(READ_SIZE, this.size - this.pos));
+        const n = readSync(this.fd, buf, 0, buf.length, this.pos);
+        if (n === 0) break; // the file shrank under us: the parser reports the truncation
+        chunk = n === buf.length ? buf : buf.subarray(0, n);
+        this.pos += n;
+      }
+      this.fed += chunk.length;
+      count(chunk.length);
+      if (!extract.write(chunk)) await drained(extract);
+    }
+    if (!extract.destroyed) extract.end(undefined as never);
+  }
+}
+
+function drained(extract: Extract): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const go = () => {
+      extract.off('drain', go);
+      extract.off('close', go);
+      resolve();
+    };
+    extract.on('drain', go);
+    extract.on('close', go);
+  });
+}

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { MNT_DETACH, MS_BIND, MS_RDONLY, MS_REMOUNT, mount, umount2 } from '@ovl/syscall';
+import { isMountpoint, MNT_DETACH, MS_BIND, MS_RDONLY, MS_REMOUNT, mount, umount2 } from '@ovl/syscall';
 import type { Driver } from './driver.js';
 import { OvlError } from './errors.js';
 import { LayerDb } from './layer-db.js';
@@ -37,8 +37,11 @@ export async function mountLayer(
   }
   const records = new MountRecords(driver.home);
   const abs = resolve(target);
-  if (await records.get(abs))
+  const old = await records.get(abs);
+  if (old && isMountpoint(abs))
     throw new OvlError('ERR_OVL_MOUNTED', `${abs} is already an ovl mount: ovl umount it first`);
+  // a record whose mount is gone (unmounted by hand, or a reboot) is stale: forget it
+  if (old) await forget(driver, records, old.target, old.layer);
   let id = layer;
   if (options.readWrite) {
     // A read-write mount gets its own upper layer on top of the image's, so the image stays untouched.
@@ -85,8 +88,14 @@ export async function unmountTarget(driver: Driver, target: string): Promise<Mou
       'ERR_OVL_NOT_MOUNTED',
       `${resolve(target)} is not an ovl mount of the store ${driver.home}`,
     );
-  umount2(rec.target, MNT_DETACH);
-  await driver.put(rec.layer);
-  await records.delete(rec.target);
+  // unmounted by hand (or gone with a reboot): there is nothing to unmount, only the record to drop
+  if (isMountpoint(rec.target)) umount2(rec.target, MNT_DETACH);
+  await forget(driver, records, rec.target, rec.layer);
   return { target: rec.target, layer: rec.layer, readWrite: rec.readWrite };
+}
+
+/** Releases the driver's reference behind a target and drops its record. */
+async function forget(driver: Driver, records: MountRecords, target: string, layer: string): Promise<void> {
+  if (await driver.exists(layer)) await driver.put(layer);
+  await records.delete(target);
 }

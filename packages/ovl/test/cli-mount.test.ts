@@ -60,6 +60,26 @@ if (skip) {
     assert.match(r.stderr, /is not an ovl mount/);
   });
 
+  Mount(
+    'a target unmounted by hand: ovl umount drops the record, and the target can be mounted again',
+    () => {
+      const target = join(ctx.work, 'by-hand');
+      assert.is(inStore(['mount', embeddedImage, target, '-q']).code, 0);
+      umount2(target, 0); // what `umount DIR` (or a reboot) does behind ovl's back
+      assert.not.ok(isMountpoint(target));
+      const again = inStore(['mount', embeddedImage, target, '-q']);
+      assert.is(again.code, 0, `a stale record does not block a new mount: ${again.stderr}`);
+      assertEmbeddedRootfs(target);
+      umount2(target, 0);
+      const u = inStore(['umount', target]);
+      assert.is(u.code, 0, u.stderr);
+      assert.match(u.stdout, /unmounted/);
+      assert.is(inStore(['umount', target]).code, 3, 'the record is gone');
+      const left = readMountinfo().filter((m) => m.mountPoint.startsWith(`${ctx.home}/`));
+      assert.equal(left, [], 'no driver mount stays behind');
+    },
+  );
+
   Mount('a layer ID mounts like its image', () => {
     const top = inStore(['unpack', embeddedImage]).stdout.trim();
     const target = join(ctx.work, 'by-id');

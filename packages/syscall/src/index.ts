@@ -23,3 +23,17 @@ export { type Isolation, type RunPlanOptions, runPlan } from './run-plan.js';
 export { fsNameOf, type StatFs, statfs } from './statfs.js';
 export { nativeSyscalls, type Syscalls } from './syscalls.js';
 export { lgetxattr, llistxattr, lremovexattr, lsetxattr } from './xattr.js';
+export {
+  FS_XFLAG_PROJINHERIT,
+  type FsXattr,
+  fsGetXattr,
+  fsSetXattr,
+  getProjectId,
+  getProjectQuota,
+  getQuotaState,
+  type ProjectQuota,
+  type ProjectQuotaLimits,
+  type QuotaState,
+  setProjectId,
+  setProjectQuota,
+} from './xfs-quota.js';

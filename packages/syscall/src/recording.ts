@@ -10,6 +10,7 @@ import type { OverlayMountFeatures } from './new-mount-api.js';
 import { absoluteTarget, runPlanWith } from './run-plan.js';
 import { fsNameOf, type StatFs } from './statfs.js';
 import type { Syscalls } from './syscalls.js';
+import type { ProjectQuota } from './xfs-quota.js';
 
 export interface RecordedCall {
   /** 'mount', 'umount2', 'chroot', 'statfs', 'runPlan', 'fsconfig' (a whole fsconfig step), … */
@@ -35,6 +36,8 @@ export interface RecordingOptions {
   overlayFeatures?: OverlayMountFeatures;
   /** targets to treat as mounted from the start */
   mounted?: string[];
+  /** what getQuotaState reports (project quotas counted and enforced) */
+  quotaState?: { projectAccounting: boolean; projectEnforcement: boolean };
 }
 
 const fsMagic: Record<string, number> = {
@@ -49,10 +52,25 @@ export function createRecordingSyscalls(opts: RecordingOptions = {}): {
   calls: RecordedCall[];
   /** the pretend mount table: target → fstype and data of its last mount */
   mounts: Map<string, { fstype: string; source: string; data: string }>;
+  /** pretend project IDs (directory → ID) and project quotas (`<device>:<id>` → limits) */
+  projectIds: Map<string, number>;
+  quotas: Map<string, ProjectQuota>;
 } {
   const calls: RecordedCall[] = [];
   const mounts = new Map<string, { fstype: string; source: string; data: string }>();
   for (const m of opts.mounted ?? []) mounts.set(m, { fstype: 'unknown', source: 'none', data: '' });
+  const projectIds = new Map<string, number>();
+  const quotas = new Map<string, ProjectQuota>();
+  const quotaOf = (device: string, projectId: number): ProjectQuota =>
+    quotas.get(`${device}:${projectId}`) ?? {
+      projectId,
+      blockHardLimit: 0,
+      blockSoftLimit: 0,
+      inodeHardLimit: 0,
+      inodeSoftLimit: 0,
+      blocksUsed: 0,
+      inodesUsed: 0,
+    };
 
   function record(call: RecordedCall): void {
     calls.push(call);
@@ -155,6 +173,32 @@ export function createRecordingSyscalls(opts: RecordingOptions = {}): {
         opts.overlayFeatures ?? { lowerdirPlus: opts.newMountApi ?? true, setFd: opts.newMountApi ?? true }
       );
     },
+    getProjectId(dir) {
+      record({ name: 'getProjectId', args: [dir] });
+      return projectIds.get(dir) ?? 0;
+    },
+    setProjectId(dir, projid, inherit = true) {
+      record({ name: 'setProjectId', args: [dir, projid, inherit] });
+      projectIds.set(dir, projid);
+    },
+    setProjectQuota(device, projectId, limits) {
+      record({ name: 'setProjectQuota', args: [device, projectId, limits] });
+      const q = { ...quotaOf(device, projectId) };
+      const limitKeys = ['blockHardLimit', 'blockSoftLimit', 'inodeHardLimit', 'inodeSoftLimit'] as const;
+      for (const k of limitKeys) {
+        const v = limits[k];
+        if (v !== undefined) q[k] = k.startsWith('block') ? Math.floor(v / 512) * 512 : v;
+      }
+      quotas.set(`${device}:${projectId}`, q);
+    },
+    getProjectQuota(device, projectId) {
+      record({ name: 'getProjectQuota', args: [device, projectId] });
+      return { ...quotaOf(device, projectId) };
+    },
+    getQuotaState(device) {
+      record({ name: 'getQuotaState', args: [device] });
+      return opts.quotaState ?? { projectAccounting: true, projectEnforcement: true };
+    },
   };
-  return { syscalls, calls, mounts };
+  return { syscalls, calls, mounts, projectIds, quotas };
 }

@@ -6,6 +6,16 @@ import { isMountpoint, type MountInfo, readMountinfo } from './mountinfo.js';
 import { hasNewMountApi, type OverlayMountFeatures, probeOverlayFeatures } from './new-mount-api.js';
 import { nativeStepRunner, runPlanWith } from './run-plan.js';
 import { type StatFs, statfs } from './statfs.js';
+import {
+  getProjectId,
+  getProjectQuota,
+  getQuotaState,
+  type ProjectQuota,
+  type ProjectQuotaLimits,
+  type QuotaState,
+  setProjectId,
+  setProjectQuota,
+} from './xfs-quota.js';
 
 export interface Syscalls {
   mount(source: string, target: string, fstype: string, flags?: number, data?: string): void;
@@ -18,6 +28,12 @@ export interface Syscalls {
   isMountpoint(path: string): boolean;
   hasNewMountApi(): boolean;
   probeOverlayFeatures(): OverlayMountFeatures;
+  /** xfs project quotas (xfs-quota.ts): a directory's project ID, a project's limits and usage */
+  getProjectId(dir: string): number;
+  setProjectId(dir: string, projid: number, inherit?: boolean): void;
+  setProjectQuota(blockDevice: string, projectId: number, limits: ProjectQuotaLimits): void;
+  getProjectQuota(blockDevice: string, projectId: number): ProjectQuota;
+  getQuotaState(blockDevice: string): QuotaState;
 }
 
 /** The real thing: every call goes to the kernel. */
@@ -32,4 +48,9 @@ export const nativeSyscalls: Syscalls = {
   isMountpoint,
   hasNewMountApi,
   probeOverlayFeatures,
+  getProjectId,
+  setProjectId,
+  setProjectQuota,
+  getProjectQuota,
+  getQuotaState,
 };

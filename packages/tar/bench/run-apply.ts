@@ -16,9 +16,10 @@ const { apply } = (await import(
   existsSync(dist) ? dist.href : '../src/index.js'
 )) as typeof import('../src/index.js');
 const t0 = process.hrtime.bigint();
-const r = await apply(createReadStream(layer, { highWaterMark: 1 << 20 }), target, {
-  format: format as 'flatten',
-});
+// By path, as run-apply.mjs (OVL_BENCH_INPUT=stream: a 1 MiB ReadStream).
+const input =
+  process.env.OVL_BENCH_INPUT === 'stream' ? createReadStream(layer, { highWaterMark: 1 << 20 }) : layer;
+const r = await apply(input, target, { format: format as 'flatten' });
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 console.log(
   JSON.stringify({

@@ -15,6 +15,8 @@ export type ImageErrorCode =
   | 'ERR_OVL_UNSUPPORTED_MEDIA_TYPE'
   /** No manifest in the image matches the wanted platform. */
   | 'ERR_OVL_NO_MATCHING_PLATFORM'
+  /** Nothing exists at the path given as the image. */
+  | 'ERR_OVL_IMAGE_NOT_FOUND'
   /** The path is not an OCI layout, an OCI layout tar or a docker save archive, or its JSON is malformed. */
   | 'ERR_OVL_BAD_IMAGE'
   /** No image in the layout or archive carries the requested ref (tag / ref.name annotation). */

@@ -23,6 +23,15 @@ export interface ImageFiles {
 
 export async function openImageFiles(path: string): Promise<ImageFiles> {
   const st = await stat(path).catch((cause) => {
+    if (cause?.code === 'ENOENT')
+      throw new ImageError(
+        'ERR_OVL_IMAGE_NOT_FOUND',
+        `there is no image at ${path} (no such file or directory)`,
+        {
+          path,
+          cause,
+        },
+      );
     throw new ImageError('ERR_OVL_BAD_IMAGE', `cannot open image ${path}: ${cause.message}`, { path, cause });
   });
   if (st.isDirectory()) return new DirectoryFiles(await realpath(path));

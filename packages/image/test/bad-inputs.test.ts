@@ -228,6 +228,15 @@ bad('a directory that is no image: ERR_OVL_BAD_IMAGE saying what to give', async
   assert.equal(await readdir(ctx.dir), []);
 });
 
+bad('a path where nothing is: ERR_OVL_IMAGE_NOT_FOUND naming it', async () => {
+  ctx.dir = await tempDir('nothing');
+  const missing = join(ctx.dir, 'no-such-image');
+  const err = await openImage(missing).catch((e) => e);
+  assert.is(err.code, 'ERR_OVL_IMAGE_NOT_FOUND');
+  assert.is(err.path, missing);
+  assert.match(err.message, missing);
+});
+
 bad('a blob deleted after openImage: the stream fails with ERR_OVL_MISSING_BLOB', async () => {
   ctx.dir = await tempDir('vanished');
   const { img } = await oneImage(ctx.dir);

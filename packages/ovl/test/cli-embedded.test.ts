@@ -244,6 +244,7 @@ else {
 Tty.run();
 
 const Usage = suite('ovl usage errors');
+Usage.after(removeFresh);
 Usage('an unknown command exits 2 with the usage text', () => {
   const r = ovl(['frobnicate']);
   assert.is(r.code, 2);
@@ -255,6 +256,24 @@ Usage('a missing argument exits 2', () => {
 });
 Usage('an unknown option exits 2', () => {
   assert.is(ovl(['ls', '--bogus']).code, 2);
+});
+Usage('an unknown driver exits 2 and lists the drivers', () => {
+  const r = ovl(['ls', '--driver', 'zfs', '--store', fresh('nodriver')]);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /unknown driver "zfs"; registered: overlay, aufs, vfs/);
+});
+Usage('an image path where nothing is exits 3', () => {
+  const r = ovl(['flatten', '/nonexistent/image', join(fresh('noimage'), 'out')]);
+  assert.is(r.code, 3, r.stderr);
+  assert.match(r.stderr, /there is no image at \/nonexistent\/image/);
+});
+Usage('--platform picks from the multi-platform index; an absent one exits 6 with the choices', () => {
+  const arm = JSON.parse(ovl(['inspect', embeddedImage, '--platform', 'linux/arm64', '--json']).stdout);
+  assert.equal(arm.platform, { os: 'linux', architecture: 'arm64', variant: 'v8' });
+  const r = ovl(['inspect', embeddedImage, '--platform', 'windows/amd64']);
+  assert.is(r.code, 6, r.stderr);
+  assert.match(r.stderr, /available: linux\/amd64, linux\/arm64\/v8/);
+  assert.match(r.stderr, /hint: pick one of the platforms listed with --platform/);
 });
 Usage('--help prints the usage and exits 0', () => {
   const r = ovl(['--help']);

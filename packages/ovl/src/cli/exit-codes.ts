@@ -20,6 +20,8 @@ export const EXIT = {
 
 const BY_CODE: Record<string, number> = {
   ERR_OVL_USAGE: EXIT.USAGE,
+  ERR_OVL_UNKNOWN_DRIVER: EXIT.USAGE,
+  ERR_OVL_IMAGE_NOT_FOUND: EXIT.NOT_FOUND,
   ERR_OVL_LAYER_NOT_FOUND: EXIT.NOT_FOUND,
   ERR_OVL_NOT_MOUNTED: EXIT.NOT_FOUND,
   ERR_OVL_REF_NOT_FOUND: EXIT.NOT_FOUND,
@@ -55,6 +57,8 @@ export function hintFor(err: unknown): string | undefined {
       return 'hint: load the overlay module (`modprobe overlay`) or pick `--driver vfs`, which needs no mounts';
     case 'ERR_OVL_INCOMPATIBLE_FS':
       return 'hint: put the store (--store) on ext4, xfs or btrfs, or use `--driver vfs`';
+    case 'ERR_OVL_NO_MATCHING_PLATFORM':
+      return 'hint: pick one of the platforms listed with --platform OS/ARCH[/VARIANT]';
     case 'ERR_OVL_BAD_DIGEST':
     case 'ERR_OVL_BAD_DIFFID':
     case 'ERR_OVL_MISSING_BLOB':

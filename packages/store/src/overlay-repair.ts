@@ -74,6 +74,8 @@ export async function repairOverlayStore(store: OverlayStore): Promise<RepairRep
 
   // Stale mounts first, so nothing below deletes through a mount point.
   for (const point of mountsUnder(home)) {
+    // the home itself may be a mount point (its own xfs with prjquota, a tmpfs): that is not stale
+    if (point === home) continue;
     const id = relative(home, point).split('/')[0] ?? '';
     const clear = async () => {
       // Checked again under the lock: another process may have put (unmounted) it since we listed.

@@ -50,4 +50,24 @@ test('a mount nobody holds is unmounted, a held one is kept', async () => {
   }
 });
 
+test('a file system mounted on the home itself is left alone', async () => {
+  if (!root) {
+    console.log('skip: mounting needs root');
+    return;
+  }
+  const t = tempDir();
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', t.dir]);
+    const s = await OverlayStore.open(t.dir, { unmount: umount });
+    await s.create('a');
+    const r = await (await OverlayStore.open(t.dir, { unmount: umount, repair: false })).repair();
+    assert.equal(r.unmounted, []);
+    assert.equal(mountsUnder(t.dir), [t.dir]);
+    assert.ok(await s.exists('a'));
+  } finally {
+    for (const p of mountsUnder(t.dir)) umount(p);
+    t.done();
+  }
+});
+
 test.run();

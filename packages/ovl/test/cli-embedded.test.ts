@@ -225,7 +225,10 @@ else {
     const draws = r.out.split('\r\x1b[K').slice(1);
     assert.ok(draws.length >= 6, r.out);
     for (const d of draws) assert.match(d, /^\[[#.]{24}\] layer [1-3]\/3 [0-9a-f]{12} /);
-    assert.match(draws.at(-1)!, /^\[#{24}\] layer 3\/3 [0-9a-f]{12} [\d.]+ (B|[KMGT]iB) [\d.]+ (B|[KMGT]iB)\/s\n/);
+    assert.match(
+      draws.at(-1)!,
+      /^\[#{24}\] layer 3\/3 [0-9a-f]{12} [\d.]+ (B|[KMGT]iB) [\d.]+ (B|[KMGT]iB)\/s\n/,
+    );
     assert.match(r.out, /\n.*: 3 layers, \d+ entries/, 'the result on its own line');
     assert.not.match(r.out, /unpacking|done,/, 'no plain lines on a terminal');
   });

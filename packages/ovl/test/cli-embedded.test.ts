@@ -265,6 +265,14 @@ Usage('an unknown driver exits 2 and lists the drivers', () => {
   assert.is(r.code, 2, r.stderr);
   assert.match(r.stderr, /unknown driver "zfs"; registered: overlay, aufs, vfs/);
 });
+Usage('--driver aufs on a kernel without aufs exits 5 and says to use overlay', () => {
+  if (readFileSync('/proc/filesystems', 'utf8').includes('\taufs'))
+    return console.log('skipped: this kernel has aufs');
+  const r = ovl(['unpack', embeddedImage, '--driver', 'aufs', '--store', fresh('aufs'), '-q']);
+  assert.is(r.code, 5, r.stderr);
+  assert.match(r.stderr, /aufs is not available in this kernel/);
+  assert.match(r.stderr, /hint: .*use `--driver overlay`/);
+});
 Usage('an image path where nothing is exits 3', () => {
   const r = ovl(['flatten', '/nonexistent/image', join(fresh('noimage'), 'out')]);
   assert.is(r.code, 3, r.stderr);

@@ -47,8 +47,10 @@ export function exitCodeOf(err: unknown): number {
 }
 
 /** One line a user can act on, added under the message for errors that have a usual fix. */
-export function hintFor(err: unknown): string | undefined {
+export function hintFor(err: unknown, driver?: string): string | undefined {
   const code = (err as { code?: string })?.code;
+  if (code === 'ERR_OVL_NOT_SUPPORTED' && driver === 'aufs')
+    return 'hint: this kernel has no aufs (mainline Linux never had it): use `--driver overlay`, or `auto`';
   switch (code) {
     case 'EPERM':
     case 'EACCES':

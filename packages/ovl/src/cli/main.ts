@@ -70,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
       );
     } else {
       process.stderr.write(`ovl ${command}: ${e.message}\n`);
-      const hint = hintFor(err);
+      const hint = hintFor(err, ctx.driver);
       if (hint) process.stderr.write(`${hint}\n`);
       if (process.env.OVL_DEBUG && e.stack) process.stderr.write(`${e.stack}\n`);
     }

@@ -339,6 +339,7 @@ async function main() {
     if (s.notRun.length) log(`  ${''.padEnd(20)} NOT RUN, out of time: ${s.notRun.join(', ')}`);
     notRun.push(...s.notRun.map((f) => `${s.dir}/test/${f}`));
   }
+  recordTotals(result);
   const totals = `${result.passed} passed, ${result.failed} failed, ${result.skipped} skipped on ${kernel.version}`;
   log(`${totals}; guest suites ${result.seconds.toFixed(0)} s, whole run ${since(started)}`);
   if (result.failed > 0) {
@@ -355,6 +356,15 @@ async function main() {
   }
   log(`PASS (exit ${EXIT_PASS})`);
   process.exit(EXIT_PASS);
+}
+
+/** For scripts/test-all.mjs, which adds every suite's totals into the run's one closing line. */
+function recordTotals(result) {
+  const dir = process.env.OVL_TEST_RESULTS;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  const { passed, failed, skipped } = result;
+  writeFileSync(join(dir, 'test-vm.json'), JSON.stringify({ total: passed + failed, passed, failed, skipped }));
 }
 
 main().catch((error) => {

@@ -1,4 +1,7 @@
 // Driver choice: a registry of named driver constructors and `open`, which picks one.
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { atomicWriteFile } from '@ovl/store';
 import type { Driver, DriverInit, DriverOptions } from './driver.js';
 import { OvlError } from './errors.js';
 
@@ -20,9 +23,23 @@ export interface OpenOptions extends DriverOptions {
   driver?: string;
 }
 
-/** Opens the layer store at `home` with the named driver (or the first one that works here). */
+/**
+ * Opens the layer store at `home` with the named driver (or the first one that works here). The driver a
+ * store was created with is kept in `<home>/.ovl/driver`: `auto` reopens it with that one, and naming another
+ * is refused (ERR_OVL_DRIVER_MISMATCH), since the drivers' layouts differ and each would miss the other's
+ * layers — containers/storage refuses the same way.
+ */
 export async function open(home: string, options: OpenOptions = {}): Promise<Driver> {
-  const { driver = 'auto', ...rest } = options;
+  const { driver: wanted = 'auto', ...rest } = options;
+  const recorded = await recordedDriver(home);
+  if (recorded && wanted !== 'auto' && wanted !== recorded) {
+    throw new OvlError(
+      'ERR_OVL_DRIVER_MISMATCH',
+      `the store ${home} was created with the ${recorded} driver, not ${wanted}: use --driver ${recorded} ` +
+        '(or auto), or another --store',
+    );
+  }
+  const driver = recorded ?? wanted;
   if (driver !== 'auto') {
     const init = registry.get(driver);
     if (!init) {
@@ -31,17 +48,35 @@ export async function open(home: string, options: OpenOptions = {}): Promise<Dri
         `unknown driver "${driver}"; registered: ${registeredDrivers().join(', ')}`,
       );
     }
-    return init(home, rest);
+    return remember(home, await init(home, rest), recorded);
   }
   const reasons: string[] = [];
   for (const name of AUTO_ORDER) {
     const init = registry.get(name);
     if (!init) continue;
     try {
-      return await init(home, rest);
+      return remember(home, await init(home, rest), recorded);
     } catch (err) {
       reasons.push(`${name}: ${(err as Error).message}`);
     }
   }
   throw new OvlError('ERR_OVL_NOT_SUPPORTED', `no driver works for ${home}:\n  ${reasons.join('\n  ')}`);
+}
+
+const driverFile = (home: string) => join(home, '.ovl', 'driver');
+
+async function recordedDriver(home: string): Promise<string | undefined> {
+  try {
+    return (await readFile(driverFile(home), 'utf8')).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function remember(home: string, driver: Driver, recorded: string | undefined): Promise<Driver> {
+  if (recorded !== driver.name) {
+    await mkdir(join(home, '.ovl'), { recursive: true });
+    await atomicWriteFile(driverFile(home), `${driver.name}\n`);
+  }
+  return driver;
 }

@@ -7,7 +7,7 @@ import { apply } from '@ovl/tar';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { open, VfsDriver } from '../src/index.js';
-import { removeDir, tempDir } from './helpers/cli.js';
+import { embeddedImage, ovl, removeDir, tempDir } from './helpers/cli.js';
 import { snapshotTree } from './helpers/tree-snapshot.js';
 
 const Vfs = suite('vfs driver');
@@ -126,6 +126,34 @@ Registry('auto picks overlay where the kernel has it (as root), else falls back'
   else assert.ok(['aufs', 'vfs'].includes(driver.name), driver.name);
   assert.is(driver.home, home);
   removeDir(join(home, '..'));
+});
+
+Registry('a store keeps its driver: auto reopens it with that one, naming another is refused', async () => {
+  const work = tempDir('reg');
+  const home = join(work, 's');
+  try {
+    const first = ovl(['unpack', embeddedImage, '--store', home, '--driver', 'vfs', '-q']);
+    assert.is(first.code, 0, first.stderr);
+    assert.is(readFileSync(join(home, '.ovl', 'driver'), 'utf8'), 'vfs\n');
+    // as root with overlayfs, auto would pick overlay for a new store; this one is vfs and stays so
+    assert.is((await open(home)).name, 'vfs');
+    const ls = JSON.parse(ovl(['ls', '--json', '--store', home]).stdout) as Array<{ id: string }>;
+    assert.is(ls.length, 3);
+    const top = first.stdout.trim();
+    const diff = ovl(['changes', top, '--store', home, '--json']);
+    assert.is(diff.code, 0, `auto finds the vfs layers: ${diff.stderr}`);
+    const other = ovl(['ls', '--store', home, '--driver', 'overlay']);
+    assert.is(other.code, 2, other.stderr);
+    assert.match(other.stderr, /created with the vfs driver, not overlay: use --driver vfs/);
+    try {
+      await open(home, { driver: 'aufs' });
+      assert.unreachable();
+    } catch (err) {
+      assert.is((err as { code?: string }).code, 'ERR_OVL_DRIVER_MISMATCH');
+    }
+  } finally {
+    removeDir(work);
+  }
 });
 
 Registry('register adds a driver that open can pick by name', async () => {

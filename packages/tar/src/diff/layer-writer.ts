@@ -1,129 +1,49 @@
-// Writes LayerEntry values as a tar stream with tar-stream's pack(), honouring back-pressure: the
-// producer stops reading files once 256 KiB of entries wait in tar-stream, so memory stays flat.
-// tar-stream encodes every ustar header; the PAX extended header (when one is needed) comes from pax.ts,
-// put in place of tar-stream's string-only PAX encoder through its `_encodePax` hook (checked below).
+// Writes LayerEntry values as a tar: headers (ustar-header.ts, PAX records from pax.ts) and file content
+// go straight into the output buffers of tar-buffer.ts — a small file is one readSync into the buffer
+// right after its header, with no buffer of its own and no copy. tar-stream's pack() did this job with
+// a Sink stream, a callback and several tiny pushes per entry, which cost more than the file-system
+// calls on trees of small files. Back-pressure: when the consumer is behind the producer waits between
+// entries (and between the buffers of a big file), so memory stays flat (a few MiB).
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import tarStream from 'tar-stream';
 import type { LayerEntry } from './layer-entry.js';
 import { clampOctal, paxRecords, ustarFallbackLink, ustarFallbackName } from './pax.js';
+import { BUFFER_SIZE, FdSink, ReadableSink, TarBuffer } from './tar-buffer.js';
+import { BLOCK, writeUstarHeader } from './ustar-header.js';
 
-/** Files up to this size are read in one piece; larger ones are streamed in chunks of this size. */
-const CHUNK = 1 << 20;
-const BLOCK = 512;
 const HIGH_WATER = 1 << 20;
-const BATCH = 256 << 10;
-const IN_FLIGHT = 256 << 10;
-const EMPTY = Buffer.alloc(0);
-const S_IFREG = 0o100000;
-
-type PackHeader = Omit<Partial<tarStream.Header>, 'type'> & { name: string; type?: string; pax?: unknown };
-interface PackInternals {
-  _encode(header: PackHeader): void;
-  _encodePax(header: PackHeader): void;
-  push(chunk: Buffer | null): boolean;
-}
+/** End of archive: two zero blocks. */
+const END_BLOCKS = 2 * BLOCK;
 
 export interface LayerWriterProgress {
   bytes: number;
   entries: number;
 }
 
-/**
- * Runs `produce` against a fresh tar-stream pack and returns the tar as a Node Readable. `produce`
- * gets a `write(entry)` that resolves once the entry is in the stream; throwing ends the stream with
- * that error.
- */
-export function layerStream(
-  produce: (write: (entry: LayerEntry) => Promise<void>) => Promise<void>,
-  options: { signal?: AbortSignal; onProgress?: (p: LayerWriterProgress) => void } = {},
-): Readable {
-  // Large buffers on both sides: each hand-off to the consumer (often a file write through the libuv
-  // pool) then carries many entries instead of a few 512-byte blocks.
-  const pack = tarStream.pack({ highWaterMark: HIGH_WATER });
-  installPaxEncoder(pack);
-  const progress = { bytes: 0, entries: 0 };
+export interface LayerWriterOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: LayerWriterProgress) => void;
+}
+
+/** `write(entry)`: a promise to await only when the consumer is behind (undefined otherwise). */
+export type WriteEntry = (entry: LayerEntry) => Promise<void> | undefined;
+export type Produce = (write: WriteEntry) => Promise<void>;
+
+/** Runs `produce` and returns the tar as a Node Readable; throwing ends the stream with that error. */
+export function layerStream(produce: Produce, options: LayerWriterOptions = {}): Readable {
+  let sink: ReadableSink | undefined;
   const out = new Readable({
     highWaterMark: HIGH_WATER,
     read() {
-      pack.resume();
-    },
-    destroy(err, cb) {
-      pack.destroy();
-      cb(err);
+      sink?.read();
     },
   });
-  // tar-stream emits every header, body and padding as its own chunk; coalescing them into BATCH-sized
-  // buffers spares each downstream stage (a file write, gzip) thousands of tiny writes.
-  let batch: Buffer[] = [];
-  let batchBytes = 0;
-  let flushScheduled = false;
-  const flush = () => {
-    flushScheduled = false;
-    if (batchBytes === 0) return;
-    const chunk = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batchBytes);
-    batch = [];
-    batchBytes = 0;
-    if (!out.push(chunk)) pack.pause();
-  };
-  pack.on('data', (data: unknown) => {
-    const chunk = data as Buffer;
-    progress.bytes += chunk.length;
-    if (chunk.length >= BATCH) {
-      // File content in big pieces goes through as it is, without a copy.
-      flush();
-      if (!out.push(chunk)) pack.pause();
-      return;
-    }
-    batch.push(chunk);
-    batchBytes += chunk.length;
-    if (batchBytes >= BATCH) flush();
-    else if (!flushScheduled) {
-      // Never hold data back while the producer waits for something else.
-      flushScheduled = true;
-      setImmediate(flush);
-    }
-  });
-  pack.on('end', () => {
-    flush();
-    out.push(null);
-  });
-  pack.on('error', (err: Error) => out.destroy(err));
-
-  // Entries are handed to tar-stream without waiting for each to be consumed; the producer only waits
-  // once IN_FLIGHT bytes are queued, so small files do not each pay a round trip through the consumer.
-  const queue: Array<{ done: Promise<void>; bytes: number }> = [];
-  let queued = 0;
-  let failure: unknown;
-  const settleOldest = async () => {
-    const head = queue.shift()!;
-    await head.done;
-    queued -= head.bytes;
-  };
-  const write = async (entry: LayerEntry) => {
-    if (failure) throw failure;
-    if (out.destroyed) throw new Error('layer stream destroyed');
-    options.signal?.throwIfAborted();
-    const bytes = BLOCK + entry.size;
-    if (entry.type === 'file' && entry.size > CHUNK) {
-      while (queue.length > 0) await settleOldest();
-      await writeEntry(pack, entry);
-    } else {
-      const done = writeEntry(pack, entry);
-      done.catch((err: unknown) => {
-        failure ??= err;
-      });
-      queue.push({ done, bytes });
-      queued += bytes;
-      while (queued > IN_FLIGHT) await settleOldest();
-    }
-    progress.entries++;
-    options.onProgress?.({ ...progress });
-  };
-  produce(write)
-    .then(async () => {
-      while (queue.length > 0) await settleOldest();
-      pack.finalize();
+  sink = new ReadableSink(out);
+  const w = new TarBuffer(sink);
+  produce(entryWriter(w, options, () => out.destroyed))
+    .then(() => {
+      finish(w);
+      out.push(null);
     })
     .catch((err: unknown) => {
       if (!out.destroyed) out.destroy(err as Error);
@@ -131,109 +51,133 @@ export function layerStream(
   return out;
 }
 
-function installPaxEncoder(pack: tarStream.Pack): void {
-  const internals = pack as unknown as PackInternals;
-  const encode = Object.getPrototypeOf(pack)._encode as PackInternals['_encode'] | undefined;
-  if (typeof encode !== 'function' || typeof internals._encodePax !== 'function') {
-    throw new Error(
-      'tar-stream changed its internals (Pack#_encode/_encodePax); @ovl/tar needs tar-stream 3.x',
-    );
-  }
-  internals._encodePax = (header: PackHeader) => {
-    const records = header.pax as Buffer;
-    const plain: PackHeader = { ...header, pax: undefined };
-    encode.call(pack, {
-      name: 'PaxHeader',
-      type: 'pax-header',
-      size: records.length,
-      mode: 0o644,
-      uid: header.uid,
-      gid: header.gid,
-      mtime: header.mtime,
-    });
-    internals.push(records);
-    const pad = records.length % BLOCK;
-    if (pad) internals.push(Buffer.alloc(BLOCK - pad));
-    encode.call(pack, plain);
-  };
-}
-
-function headerOf(entry: LayerEntry): PackHeader {
-  const fullName = entry.type === 'directory' ? `${entry.name}/` : entry.name;
-  const pax = paxRecords(entry, fullName);
-  const header: PackHeader = {
-    name: pax ? ustarFallbackName(fullName) : fullName,
-    type: entry.type,
-    // tar-stream replaces a falsy mode with 0644 and writes only the low 12 bits, so a file-type bit
-    // keeps mode 0 (whiteouts) intact.
-    mode: entry.mode | S_IFREG,
-    uid: clampOctal(entry.uid, 'id'),
-    gid: clampOctal(entry.gid, 'id'),
-    size: entry.size,
-    mtime: new Date(clampOctal(entry.mtime.sec, 'time') * 1000),
-    uname: '',
-    gname: '',
-    devmajor: entry.devmajor ?? 0,
-    devminor: entry.devminor ?? 0,
-  };
-  if (entry.linkname !== undefined)
-    header.linkname = pax ? ustarFallbackLink(entry.linkname) : entry.linkname;
-  if (pax) header.pax = pax;
-  return header;
-}
-
-function writeEntry(pack: tarStream.Pack, entry: LayerEntry): Promise<void> {
-  const header = headerOf(entry);
-  if (entry.type !== 'file' || entry.size === 0 || !entry.source) {
-    // A 'file' entry is only complete once its body is written, even an empty one.
-    const body = entry.type === 'file' ? EMPTY : undefined;
-    return new Promise<void>((resolve, reject) => {
-      const done = (err?: Error | null) => (err ? reject(err) : resolve());
-      const h = { ...header, size: 0 } as tarStream.Header;
-      if (body) pack.entry(h, body, done);
-      else pack.entry(h, done);
-    });
-  }
-  const fd = openSync(entry.source, constants.O_RDONLY | constants.O_NOFOLLOW);
+/** Runs `produce` writing the tar to `fd`; resolves with the totals once all of it is written. */
+export async function layerToFd(
+  produce: Produce,
+  fd: number,
+  options: LayerWriterOptions = {},
+): Promise<LayerWriterProgress> {
+  const sink = new FdSink(fd);
+  const w = new TarBuffer(sink);
+  let entries = 0;
+  const write = entryWriter(w, options, () => false);
   try {
-    if (entry.size <= CHUNK) {
-      const buf = readExactly(fd, entry.size);
-      return new Promise<void>((resolve, reject) => {
-        pack.entry(header as tarStream.Header, buf, (err) => (err ? reject(err) : resolve()));
-      }).finally(() => closeSync(fd));
-    }
-    return streamFile(pack, header, fd, entry.size).finally(() => closeSync(fd));
+    await produce((entry) => {
+      entries++;
+      return write(entry);
+    });
+    finish(w);
   } catch (err) {
-    closeSync(fd);
+    await sink.drain().catch(() => {}); // the first failure is the one to report
     throw err;
   }
+  await sink.drain();
+  return { bytes: w.bytes, entries };
+}
+
+function finish(w: TarBuffer): void {
+  w.zeros(END_BLOCKS);
+  w.flush();
+}
+
+function entryWriter(w: TarBuffer, options: LayerWriterOptions, destroyed: () => boolean): WriteEntry {
+  let entries = 0;
+  return (entry) => {
+    if (destroyed()) throw new Error('layer stream destroyed');
+    options.signal?.throwIfAborted();
+    const pending = writeEntry(w, entry);
+    const report = () => {
+      entries++;
+      options.onProgress?.({ bytes: w.bytes, entries });
+      return w.wait();
+    };
+    return pending ? pending.then(report) : report();
+  };
+}
+
+const padding = (size: number) => (BLOCK - (size % BLOCK)) % BLOCK;
+
+/** Header(s) and content of one entry; a promise only when a big file had to wait for the consumer. */
+function writeEntry(w: TarBuffer, entry: LayerEntry): Promise<void> | undefined {
+  const fullName = entry.type === 'directory' ? `${entry.name}/` : entry.name;
+  const pax = paxRecords(entry, fullName);
+  const hasBody = entry.type === 'file' && entry.size > 0 && entry.source !== undefined;
+  const uid = clampOctal(entry.uid, 'id');
+  const gid = clampOctal(entry.gid, 'id');
+  const mtime = clampOctal(entry.mtime.sec, 'time');
+  if (pax) {
+    header(w, { name: 'PaxHeader', type: 'pax-header', mode: 0o644, uid, gid, size: pax.length, mtime });
+    w.copyFrom(pax);
+    w.zeros(padding(pax.length));
+  }
+  header(w, {
+    name: pax ? ustarFallbackName(fullName) : fullName,
+    type: entry.type,
+    mode: entry.mode,
+    uid,
+    gid,
+    size: hasBody ? entry.size : 0,
+    mtime,
+    linkname: entry.linkname !== undefined && pax ? ustarFallbackLink(entry.linkname) : entry.linkname,
+    devmajor: entry.devmajor ?? 0,
+    devminor: entry.devminor ?? 0,
+  });
+  if (!hasBody) return undefined;
+  const fd = openSync(entry.source!, constants.O_RDONLY | constants.O_NOFOLLOW);
+  let closeNow = true;
+  try {
+    if (entry.size + padding(entry.size) <= BUFFER_SIZE) {
+      w.room(entry.size);
+      readInto(w, fd, entry.size, 0);
+      w.zeros(padding(entry.size));
+      return undefined;
+    }
+    closeNow = false;
+    return streamContent(w, fd, entry.size).finally(() => closeSync(fd));
+  } finally {
+    if (closeNow) closeSync(fd);
+  }
+}
+
+function header(
+  w: TarBuffer,
+  fields: Omit<Parameters<typeof writeUstarHeader>[2], 'devmajor' | 'devminor'> & {
+    devmajor?: number;
+    devminor?: number;
+  },
+): void {
+  w.room(BLOCK);
+  if (!writeUstarHeader(w.buf, w.pos, { devmajor: 0, devminor: 0, ...fields })) {
+    throw new Error(`internal: '${fields.name}' does not fit a ustar header and has no PAX path`);
+  }
+  w.advance(BLOCK);
 }
 
 /**
- * `size` bytes from `fd`; a file that shrank since it was stat-ed is padded with zeros (as GNU tar does),
- * one that grew is cut: the header already promised `size`.
+ * Reads `size` bytes of `fd` from `position` into the output buffer, which has room for them; a file
+ * that shrank since it was stat-ed is padded with zeros (GNU tar's behaviour), one that grew is cut:
+ * the header already promised `size`.
  */
-function readExactly(fd: number, size: number, position: number | null = null): Buffer {
-  const buf = Buffer.allocUnsafe(size);
-  let off = 0;
-  while (off < size) {
-    const n = readSync(fd, buf, off, size - off, position === null ? null : position + off);
+function readInto(w: TarBuffer, fd: number, size: number, position: number): void {
+  let got = 0;
+  while (got < size) {
+    const n = readSync(fd, w.buf, w.pos, size - got, position + got);
     if (n === 0) break;
-    off += n;
+    w.advance(n);
+    got += n;
   }
-  if (off < size) buf.fill(0, off);
-  return buf;
+  if (got < size) w.zeros(size - got);
 }
 
-async function streamFile(pack: tarStream.Pack, header: PackHeader, fd: number, size: number): Promise<void> {
-  let sink!: ReturnType<tarStream.Pack['entry']>;
-  const done = new Promise<void>((resolve, reject) => {
-    sink = pack.entry(header as tarStream.Header, (err) => (err ? reject(err) : resolve()));
-  });
-  for (let pos = 0; pos < size; pos += CHUNK) {
-    const chunk = readExactly(fd, Math.min(CHUNK, size - pos), pos);
-    if (!sink.write(chunk)) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
+/** A big file, buffer by buffer, waiting for the consumer whenever it falls behind. */
+async function streamContent(w: TarBuffer, fd: number, size: number): Promise<void> {
+  for (let pos = 0; pos < size; ) {
+    if (w.pos === w.buf.length) w.flush();
+    const n = Math.min(size - pos, w.buf.length - w.pos);
+    readInto(w, fd, n, pos);
+    pos += n;
+    const wait = w.wait();
+    if (wait) await wait;
   }
-  (sink as unknown as { end(): void }).end();
-  await done;
+  w.zeros(padding(size));
 }

@@ -1,0 +1,170 @@
+// The output side of diff: 1 MiB buffers that headers and file content are written into, handed to a
+// sink when full. Two sinks:
+// - a Node Readable (`diff()`): each full buffer is pushed and a fresh one taken, since the consumer
+//   keeps what it was given;
+// - a file descriptor (`diffToFile()`): full buffers are written in order, one `fs.write` at a time on the
+//   libuv pool while the next one fills, and come back for reuse — no page faults for fresh buffers,
+//   no GC of them, and the write overlaps the tree walk.
+import { write } from 'node:fs';
+import type { Readable } from 'node:stream';
+
+export const BUFFER_SIZE = 1 << 20;
+
+export interface TarSink {
+  /** Takes the first `length` bytes of `buf`; returns the buffer to fill next. */
+  submit(buf: Buffer, length: number): Buffer;
+  /** When the consumer is behind: a promise of it catching up (the producer waits between entries). */
+  wait(): Promise<void> | undefined;
+}
+
+export class TarBuffer {
+  buf: Buffer;
+  pos = 0;
+  /** Tar bytes produced so far. */
+  bytes = 0;
+  private readonly sink: TarSink;
+
+  constructor(sink: TarSink) {
+    this.sink = sink;
+    this.buf = Buffer.allocUnsafe(BUFFER_SIZE);
+  }
+
+  /** Makes room for `n` contiguous bytes (n ≤ BUFFER_SIZE). */
+  room(n: number): void {
+    if (this.pos + n > this.buf.length) this.flush();
+  }
+
+  flush(): void {
+    if (this.pos === 0) return;
+    this.buf = this.sink.submit(this.buf, this.pos);
+    this.pos = 0;
+  }
+
+  wait(): Promise<void> | undefined {
+    return this.sink.wait();
+  }
+
+  /** Counts `n` bytes just written at `buf[pos]` (by a read into the buffer, say). */
+  advance(n: number): void {
+    this.pos += n;
+    this.bytes += n;
+  }
+
+  zeros(n: number): void {
+    while (n > 0) {
+      if (this.pos === this.buf.length) this.flush();
+      const k = Math.min(n, this.buf.length - this.pos);
+      this.buf.fill(0, this.pos, this.pos + k);
+      this.advance(k);
+      n -= k;
+    }
+  }
+
+  copyFrom(data: Buffer): void {
+    let off = 0;
+    while (off < data.length) {
+      if (this.pos === this.buf.length) this.flush();
+      const k = Math.min(data.length - off, this.buf.length - this.pos);
+      data.copy(this.buf, this.pos, off, off + k);
+      this.advance(k);
+      off += k;
+    }
+  }
+}
+
+/** Pushes into `out`; behind while `out` is over its high-water mark, until its next read(). */
+export class ReadableSink implements TarSink {
+  private behind = false;
+  private resume: (() => void) | undefined;
+  private readonly out: Readable;
+
+  constructor(out: Readable) {
+    this.out = out;
+  }
+
+  /** To be called from the Readable's read(). */
+  read(): void {
+    const r = this.resume;
+    this.resume = undefined;
+    r?.();
+  }
+
+  submit(buf: Buffer, length: number): Buffer {
+    if (!this.out.push(buf.subarray(0, length))) this.behind = true;
+    return Buffer.allocUnsafe(BUFFER_SIZE);
+  }
+
+  wait(): Promise<void> | undefined {
+    if (!this.behind) return undefined;
+    this.behind = false;
+    return new Promise<void>((resolve) => {
+      this.resume = resolve;
+    });
+  }
+}
+
+/**
+ * Writes to `fd` in order (at its current position, so pipes work too), one write in flight; behind
+ * while a full buffer waits for the one in flight. A write error fails the next `wait()` or `drain()`.
+ */
+export class FdSink implements TarSink {
+  private readonly fd: number;
+  private readonly spare: Buffer[] = [];
+  private readonly queue: Array<{ buf: Buffer; length: number }> = [];
+  private writing = false;
+  private error: unknown;
+  private wake: (() => void) | undefined;
+
+  constructor(fd: number) {
+    this.fd = fd;
+  }
+
+  submit(buf: Buffer, length: number): Buffer {
+    this.queue.push({ buf, length });
+    this.next();
+    return this.spare.pop() ?? Buffer.allocUnsafe(BUFFER_SIZE);
+  }
+
+  private next(): void {
+    if (this.writing || this.error !== undefined) return;
+    const item = this.queue.shift();
+    if (!item) return;
+    this.writing = true;
+    const go = (off: number) => {
+      write(this.fd, item.buf, off, item.length - off, null, (err, n) => {
+        if (err) {
+          this.error = err;
+        } else if (off + n < item.length) {
+          return go(off + n); // a short write (a pipe): the rest, before anything else
+        } else {
+          this.spare.push(item.buf);
+        }
+        this.writing = false;
+        this.next();
+        const w = this.wake;
+        this.wake = undefined;
+        w?.();
+      });
+    };
+    go(0);
+  }
+
+  wait(): Promise<void> | undefined {
+    if (this.error !== undefined) return Promise.reject(this.error);
+    if (this.queue.length === 0) return undefined;
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+    }).then(() => this.wait());
+  }
+
+  /** Resolves once everything submitted is written. */
+  async drain(): Promise<void> {
+    while (this.writing || this.queue.length > 0) {
+      if (this.error !== undefined) throw this.error;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+    if (this.error !== undefined) throw this.error;
+  }
+}

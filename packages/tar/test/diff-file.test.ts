@@ -1,0 +1,161 @@
+// diffToFile: the same bytes as diff(), written to a path or a descriptor; and the in-place ustar
+// header encoder, block for block equal to tar-stream's.
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import tarStream from 'tar-stream';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeUstarHeader } from '../src/diff/ustar-header.js';
+import { diff, diffToFile, type TarError } from '../src/index.js';
+import { collect, describeTree, readTar, richTree, rmTree, run, tempDir } from './diff-helpers.js';
+
+const file = suite('diffToFile');
+let tree = '';
+let out = '';
+let streamed: Buffer = Buffer.alloc(0);
+
+file.before(async () => {
+  tree = tempDir('dtf-tree');
+  out = tempDir('dtf-out');
+  richTree(tree, 'forward');
+  streamed = await collect(diff({ upper: tree }));
+});
+file.after(() => {
+  rmTree(tree);
+  rmTree(out);
+});
+
+file('to a path: the bytes diff() streams; GNU tar extracts the same tree back', async () => {
+  const layer = join(out, 'layer.tar');
+  writeFileSync(layer, 'old content, to be truncated'.repeat(100_000));
+  const seen: number[] = [];
+  const r = await diffToFile({ upper: tree }, layer, { onProgress: (p) => seen.push(p.entries) });
+  const bytes = readFileSync(layer);
+  assert.ok(bytes.equals(streamed), 'byte-identical to the stream');
+  assert.is(r.bytes, bytes.length);
+  assert.is(r.entries, (await readTar(streamed)).length);
+  assert.is(seen.at(-1), r.entries);
+  const x = tempDir('dtf-x');
+  try {
+    run('tar', [
+      '--xattrs',
+      '--xattrs-include=*',
+      '--numeric-owner',
+      '--warning=no-timestamp',
+      '-xpf',
+      layer,
+      '-C',
+      x,
+    ]);
+    assert.equal(describeTree(x, { mtimes: true }), describeTree(tree, { mtimes: true }));
+  } finally {
+    rmTree(x);
+  }
+});
+
+file('to a descriptor: written at its position, left open', async () => {
+  const layer = join(out, 'fd.tar');
+  const fd = openSync(layer, 'w');
+  try {
+    writeSync(fd, 'PREFIX');
+    await diffToFile({ upper: tree }, fd);
+    writeSync(fd, 'SUFFIX'); // still open, positioned after the tar
+  } finally {
+    closeSync(fd);
+  }
+  const bytes = readFileSync(layer);
+  assert.is(bytes.subarray(0, 6).toString(), 'PREFIX');
+  assert.ok(bytes.subarray(6, 6 + streamed.length).equals(streamed));
+  assert.is(bytes.subarray(6 + streamed.length).toString(), 'SUFFIX');
+});
+
+file('a missing source rejects with ERR_OVL_BAD_SOURCE', async () => {
+  const err = await diffToFile({ upper: join(out, 'nope') }, join(out, 'x.tar')).catch((e: unknown) => e);
+  assert.is((err as TarError).code, 'ERR_OVL_BAD_SOURCE');
+});
+
+file.run();
+
+const header = suite('ustar header encoder');
+
+type PackFields = Partial<tarStream.Header> & { name: string };
+
+/** The first 512-byte block tar-stream's pack writes for `h`. */
+async function packHeader(h: PackFields): Promise<Buffer> {
+  const p = tarStream.pack();
+  const done = collect(p as never);
+  const full = { uname: '', gname: '', ...h } as tarStream.Header;
+  await new Promise<void>((resolve, reject) =>
+    h.type === 'file'
+      ? p.entry(full, Buffer.alloc(h.size ?? 0), (e) => (e ? reject(e) : resolve()))
+      : p.entry(full, (e) => (e ? reject(e) : resolve())),
+  );
+  p.finalize();
+  return (await done).subarray(0, 512);
+}
+
+header('every field as tar-stream writes it', async () => {
+  const mtime = new Date(1_700_000_123_000);
+  const cases: PackFields[] = [
+    { name: 'etc/passwd', type: 'file', mode: 0o100644, uid: 0, gid: 0, size: 1234, mtime },
+    { name: 'usr/bin/su', type: 'file', mode: 0o104755, uid: 2_097_151, gid: 42, size: 0, mtime },
+    { name: 'var/', type: 'directory', mode: 0o101777, uid: 1, gid: 2, size: 0, mtime },
+    { name: 'bin', type: 'symlink', mode: 0o100777, linkname: 'usr/bin', size: 0, mtime },
+    { name: 'b', type: 'link', mode: 0o100644, linkname: 'a'.repeat(100), size: 0, mtime },
+    { name: 'dev/sda', type: 'block-device', mode: 0o100660, devmajor: 8, devminor: 255, size: 0, mtime },
+    { name: 'dev/null', type: 'character-device', mode: 0o100666, devmajor: 1, devminor: 3, size: 0, mtime },
+    { name: 'run/fifo', type: 'fifo', mode: 0o100600, size: 0, mtime },
+    {
+      name: `${'p'.repeat(60)}/${'q'.repeat(60)}/${'r'.repeat(90)}`,
+      type: 'file',
+      mode: 0o100600,
+      size: 7,
+      mtime,
+    },
+    {
+      // tar-stream truncates times to 32 bits, so the widest both agree on; a big size would need the bytes
+      name: 'late',
+      type: 'file',
+      mode: 0o100644,
+      size: 513,
+      mtime: new Date(0o17777777777 * 1000),
+    },
+  ];
+  for (const h of cases) {
+    const want = await packHeader(h);
+    const got = Buffer.alloc(512 + 16, 0xaa); // garbage around it: the block must be written in full
+    const ok = writeUstarHeader(got, 8, {
+      name: h.name,
+      type: h.type!,
+      mode: h.mode!,
+      uid: h.uid ?? 0,
+      gid: h.gid ?? 0,
+      size: h.size ?? 0,
+      mtime: Math.floor(h.mtime!.getTime() / 1000),
+      linkname: h.linkname ?? undefined,
+      devmajor: h.devmajor ?? 0,
+      devminor: h.devminor ?? 0,
+    });
+    assert.ok(ok, h.name);
+    assert.equal([...got.subarray(8, 520)], [...want], h.name);
+    assert.is(got[7], 0xaa);
+    assert.is(got[520], 0xaa);
+  }
+});
+
+header('names ustar cannot hold are refused (PAX carries them)', () => {
+  const buf = Buffer.alloc(512);
+  const base = { type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0, devmajor: 0, devminor: 0 };
+  assert.not.ok(writeUstarHeader(buf, 0, { ...base, name: 'x'.repeat(101) }));
+  assert.not.ok(writeUstarHeader(buf, 0, { ...base, name: `${'d'.repeat(156)}/f` }));
+  assert.not.ok(writeUstarHeader(buf, 0, { ...base, name: 'l', linkname: 't'.repeat(101) }));
+});
+
+header('sizes of 8 GiB and more in base-256, as tar-stream and GNU tar write them', () => {
+  const buf = Buffer.alloc(512);
+  const base = { name: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, devmajor: 0, devminor: 0 };
+  assert.ok(writeUstarHeader(buf, 0, { ...base, size: 2 ** 33 + 5 }));
+  assert.equal([...buf.subarray(124, 136)], [0x80, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 5]);
+});
+
+header.run();

@@ -149,7 +149,7 @@ function guestLinks() {
 function linkGuestDependencies() {
   const dir = join(here, 'guest/node_modules/@ovl');
   mkdirSync(dir, { recursive: true });
-  for (const name of ['mountopts', 'syscall']) {
+  for (const name of ['mountopts', 'syscall', 'overlay']) {
     const link = join(dir, name);
     rmSync(link, { force: true });
     symlinkSync(relative(dir, join(repo, 'packages', name)), link);
@@ -364,7 +364,10 @@ function recordTotals(result) {
   if (!dir) return;
   mkdirSync(dir, { recursive: true });
   const { passed, failed, skipped } = result;
-  writeFileSync(join(dir, 'test-vm.json'), JSON.stringify({ total: passed + failed, passed, failed, skipped }));
+  writeFileSync(
+    join(dir, 'test-vm.json'),
+    JSON.stringify({ total: passed + failed, passed, failed, skipped }),
+  );
 }
 
 main().catch((error) => {

@@ -33,10 +33,14 @@ function ioctlHint(code: string): string {
   return '';
 }
 
-function withDir<T>(path: string, syscall: string, f: (fd: number) => T): T {
+function withOpen<T>(path: string, syscall: string, f: (fd: number) => T): T {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY);
+    // O_NONBLOCK | O_NOCTTY: a fifo or a tty given by mistake must not hang or become ours
+    fd = openSync(
+      path,
+      constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY,
+    );
   } catch (err) {
     const errno = Math.abs((err as NodeJS.ErrnoException).errno ?? 2);
     throw new SyscallError(errno, syscall, path, { what: `open '${path}' for ${syscall}`, cause: err });
@@ -69,14 +73,14 @@ function readFsXattr(fd: number, path: string): FsXattr {
   };
 }
 
-/** ioctl(FS_IOC_FSGETXATTR) on a directory. Synchronous. */
+/** ioctl(FS_IOC_FSGETXATTR) on a directory or file (not followed when a symlink). Synchronous. */
 export function fsGetXattr(dir: string): FsXattr {
-  return withDir(dir, 'ioctl', (fd) => readFsXattr(fd, dir));
+  return withOpen(dir, 'ioctl', (fd) => readFsXattr(fd, dir));
 }
 
-/** ioctl(FS_IOC_FSSETXATTR) on a directory: writes `xflags`, `extsize`, `projid`, `cowextsize`. Synchronous. */
+/** ioctl(FS_IOC_FSSETXATTR) on a directory or file: writes `xflags`, `extsize`, `projid`, `cowextsize`. Synchronous. */
 export function fsSetXattr(dir: string, attr: FsXattr): void {
-  withDir(dir, 'ioctl', (fd) => writeFsXattr(fd, dir, attr));
+  withOpen(dir, 'ioctl', (fd) => writeFsXattr(fd, dir, attr));
 }
 
 function writeFsXattr(fd: number, path: string, attr: FsXattr): void {
@@ -93,7 +97,7 @@ function writeFsXattr(fd: number, path: string, attr: FsXattr): void {
   }
 }
 
-/** The project ID of a directory (0 when it has none). Synchronous. */
+/** The project ID of a directory or file (0 when it has none). Synchronous. */
 export function getProjectId(dir: string): number {
   return fsGetXattr(dir).projid;
 }
@@ -104,7 +108,7 @@ export function getProjectId(dir: string): number {
  * their IDs; only what is created afterwards inherits. Synchronous.
  */
 export function setProjectId(dir: string, projid: number, inherit = true): void {
-  withDir(dir, 'ioctl', (fd) => {
+  withOpen(dir, 'ioctl', (fd) => {
     const attr = readFsXattr(fd, dir);
     attr.projid = projid;
     attr.xflags = inherit ? attr.xflags | FS_XFLAG_PROJINHERIT : attr.xflags & ~FS_XFLAG_PROJINHERIT;
@@ -153,7 +157,7 @@ export interface ProjectQuota {
 function quotactlHint(code: string): string {
   switch (code) {
     case 'ENOSYS':
-      return 'The kernel has no quota support for this filesystem (XFS needs CONFIG_XFS_QUOTA): use a kernel built with it';
+      return 'Quotas are off for this file system, or the kernel has none (XFS needs CONFIG_XFS_QUOTA): mount it with -o prjquota on a kernel built with XFS quota support';
     case 'ESRCH':
     case 'EINVAL':
       return 'Project quotas are not on for this file system: mount the xfs file system with -o prjquota (pquota); a remount cannot turn them on, it needs a fresh mount';

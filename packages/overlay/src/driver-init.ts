@@ -130,7 +130,16 @@ export async function prepareDriver(home: string, opts: OverlayDriverOptions): P
     debug,
   };
   if (options.mountProgram) mountCtx.mountProgram = options.mountProgram;
-  const parts: DriverParts = { store, imageStores, features, backingFs: st.fsName, dType, sys, options, mountCtx };
+  const parts: DriverParts = {
+    store,
+    imageStores,
+    features,
+    backingFs: st.fsName,
+    dType,
+    sys,
+    options,
+    mountCtx,
+  };
   if (quotas) parts.quotas = quotas;
   return parts;
 }

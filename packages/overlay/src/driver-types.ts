@@ -5,7 +5,7 @@ export type { Change };
 
 /** Options of create / createReadWrite. */
 export interface CreateOptions {
-  /** per-layer driver options, e.g. `['size=10G']` (overlay: `size` needs xfs project quotas) */
+  /** per-layer driver options, e.g. `{ size: '10G' }` (overlay: `size` needs xfs with project quotas) */
   storageOpt?: Record<string, string>;
   /** SELinux label for the layer's mounts */
   mountLabel?: string;

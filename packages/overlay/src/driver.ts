@@ -3,7 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { DriverOptions, OverlayExtraOptions } from '@ovl/mountopts';
 import { type OverlayLayerPaths, type OverlayStore, StoreError } from '@ovl/store';
-import { MNT_DETACH, type Syscalls } from '@ovl/syscall';
+import { MNT_DETACH, type ProjectQuota, type Syscalls } from '@ovl/syscall';
 import { type DriverParts, prepareDriver } from './driver-init.js';
 import type { OverlayDriverOptions } from './driver-options.js';
 import type { CreateOptions, Driver, GetOptions } from './driver-types.js';
@@ -12,6 +12,7 @@ import type { OverlayKernelFeatures } from './kernel-features.js';
 import * as diffOps from './layer-diff.js';
 import { applyMountFlags, splitMountFlags } from './mount-flags.js';
 import { type LayerMount, type MountContext, mountLayer } from './mount-layer.js';
+import { baseProjectId, layerSize, ProjectQuotas } from './project-quota.js';
 
 /** A layer as found in the primary store or one of the read-only image stores. */
 export interface ResolvedLayer {
@@ -39,8 +40,12 @@ export class OverlayDriver implements Driver {
   readonly backingFs: string;
   readonly dType: boolean;
   private readonly mountCtx: MountContext;
+  /** xfs project quotas once checked: the control, or why there are none */
+  private quotaState?: ProjectQuotas | OverlayError;
+  private quotaBase?: number;
 
   private constructor(parts: DriverParts) {
+    if (parts.quotas) this.quotaState = parts.quotas;
     this.store = parts.store;
     this.imageStores = parts.imageStores;
     this.features = parts.features;
@@ -73,20 +78,76 @@ export class OverlayDriver implements Driver {
     );
   }
 
-  async create(id: string, parent?: string, opts?: CreateOptions): Promise<void> {
-    if (opts?.storageOpt?.size !== undefined) {
-      throw new OverlayError(
-        'ERR_OVL_NOT_SUPPORTED',
-        `size=${opts.storageOpt.size} for ${id}: per-layer quotas are not implemented by this driver yet`,
-        { path: id },
-      );
-    }
-    const from = parent === undefined ? undefined : (await this.resolve(parent)).store;
-    await this.store.create(id, parent, from && from !== this.store ? { parentStore: from } : {});
+  /** Creates a layer; `storageOpt.size` limits it (xfs project quota). */
+  create(id: string, parent?: string, opts?: CreateOptions): Promise<void> {
+    return this.createLayer(id, parent, opts, false);
   }
 
+  /** Creates a container layer; `storageOpt.size`, else the driver's `overlay.size`, limits it. */
   createReadWrite(id: string, parent?: string, opts?: CreateOptions): Promise<void> {
-    return this.create(id, parent, opts);
+    return this.createLayer(id, parent, opts, true);
+  }
+
+  private async createLayer(
+    id: string,
+    parent: string | undefined,
+    opts: CreateOptions | undefined,
+    rw: boolean,
+  ) {
+    const asked = opts?.storageOpt?.size;
+    const size = layerSize(asked, rw ? this.options.size : undefined);
+    const quotas =
+      size === undefined ? undefined : await this.projectQuotas(`size=${asked ?? size} for ${id}`);
+    const from = parent === undefined ? undefined : (await this.resolve(parent)).store;
+    const layer = await this.store.create(
+      id,
+      parent,
+      from && from !== this.store ? { parentStore: from } : {},
+    );
+    if (quotas === undefined || size === undefined) return;
+    try {
+      await quotas.limit(layer, size);
+    } catch (err) {
+      await this.remove(id).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** The xfs project quotas of the store, checked once; `ERR_OVL_NOT_SUPPORTED` saying why not. */
+  private async projectQuotas(what: string): Promise<ProjectQuotas> {
+    this.quotaState ??= await ProjectQuotas.open(this.store, this.backingFs, this.sys).catch((err) => {
+      if (err instanceof OverlayError) return err;
+      throw err;
+    });
+    if (this.quotaState instanceof ProjectQuotas) return this.quotaState;
+    throw new OverlayError('ERR_OVL_NOT_SUPPORTED', `${what}: ${this.quotaState.message}`, {
+      path: this.store.home,
+      cause: this.quotaState.cause ?? this.quotaState,
+    });
+  }
+
+  /** The project ID of a limited layer of the primary store, undefined for the others. */
+  private projectOf(id: string): number | undefined {
+    if (this.backingFs !== 'xfs') return undefined;
+    try {
+      const projid = this.sys.getProjectId(this.store.dir(id));
+      this.quotaBase ??= baseProjectId(this.store.home, this.sys);
+      return projid > this.quotaBase ? projid : undefined;
+    } catch {
+      return undefined; // no such layer, or no project IDs here
+    }
+  }
+
+  /** A limited layer's project: its limits and what its files take on disk; undefined when unlimited. */
+  async layerQuota(id: string): Promise<ProjectQuota | undefined> {
+    const projid = this.projectOf(id);
+    return projid === undefined ? undefined : (await this.projectQuotas(`quota of ${id}`)).usage(projid);
+  }
+
+  /** Gives `dir` (an applyDiff staging dir) the project of layer `id` when it is limited. */
+  inheritProject(id: string, dir: string): void {
+    const projid = this.projectOf(id);
+    if (projid !== undefined) this.sys.setProjectId(dir, projid);
   }
 
   async exists(id: string): Promise<boolean> {
@@ -199,7 +260,14 @@ export class OverlayDriver implements Driver {
       const merged = join(this.store.home, id, 'merged');
       if (this.sys.isMountpoint(merged)) this.sys.umount2(merged, MNT_DETACH);
     });
+    const projid = this.projectOf(id);
+    // xfs refuses (EXDEV) to rename a dir of another project into a PROJINHERIT home, which the
+    // store's remove does: hand the layer dir the home's project first.
+    if (projid !== undefined)
+      this.sys.setProjectId(this.store.dir(id), this.sys.getProjectId(this.store.home), false);
     await this.store.remove(id);
+    if (projid !== undefined)
+      (await this.projectQuotas(`remove ${id}`).catch(() => undefined))?.release(id, projid);
     this.held.delete(id);
     this.strategies.delete(id);
   }
@@ -223,8 +291,21 @@ export class OverlayDriver implements Driver {
       ['Max depth', String(this.store.maxDepth)],
       ['Page size', String(this.mountCtx.pageSize)],
       ['Image stores', this.imageStores.map((s) => s.home).join(',') || 'none'],
+      ['Project quotas', await this.quotaStatus()],
       ['Layers', String((await this.store.list()).length)],
     ];
+  }
+
+  private async quotaStatus(): Promise<string> {
+    if (this.backingFs !== 'xfs')
+      return `false (${this.backingFs} has none; size needs xfs with -o prjquota)`;
+    try {
+      const q = await this.projectQuotas('status');
+      const dflt = this.options.size ? `, default size ${this.options.size} bytes` : '';
+      return `true (xfs on ${q.blockDevice}, project IDs above ${q.baseId}, ${q.projects.size} limited layers${dflt})`;
+    } catch (err) {
+      return `false (${(this.quotaState as Error | undefined)?.message ?? (err as Error).message})`;
+    }
   }
 
   async metadata(id: string): Promise<Record<string, string>> {

@@ -116,6 +116,7 @@ export async function applyDiff(
   const st = await fsp.stat(r.layer.diff);
   await fsp.mkdir(staging);
   try {
+    d.inheritProject(id, staging); // a limited layer's files stay counted against its quota
     if ((await fsp.readdir(r.layer.diff)).length > 0) {
       const cp = spawnSync('cp', ['-a', '--reflink=auto', `${r.layer.diff}/.`, staging], {
         encoding: 'utf8',

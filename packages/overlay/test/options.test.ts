@@ -154,23 +154,4 @@ test('mount_program: fuse-overlayfs mounts instead of the kernel', async () => {
   }
 });
 
-test('size: refused with ERR_OVL_NOT_SUPPORTED and the reason off xfs', async () => {
-  if (skipUnlessRoot('size')) return;
-  const t = tempHome();
-  try {
-    const err = await rejects(() => OverlayDriver.init(t.dir, { driverOptions: ['overlay.size=1G'] }));
-    const d = await OverlayDriver.init(t.dir);
-    assert.is(err.code, 'ERR_OVL_NOT_SUPPORTED');
-    assert.match(
-      err.message,
-      d.backingFs === 'xfs' ? /not implemented/ : new RegExp(`xfs project quotas.*${d.backingFs}`),
-    );
-    await d.create('base');
-    const e2 = await rejects(() => d.create('sized', 'base', { storageOpt: { size: '1G' } }));
-    assert.is(e2.code, 'ERR_OVL_NOT_SUPPORTED');
-  } finally {
-    t.done();
-  }
-});
-
 test.run();

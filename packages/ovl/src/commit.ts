@@ -12,7 +12,7 @@ import type { Driver } from './driver.js';
 import { OvlError } from './errors.js';
 import { LayerDb } from './layer-db.js';
 import { MountRecords } from './mount-records.js';
-import { writeOciLayout } from './oci-writer.js';
+import { type NewLayer, writeOciLayout } from './oci-writer.js';
 
 export interface CommitOptions {
   /** also write an OCI image layout here: the mount's image plus the new layer */
@@ -46,6 +46,33 @@ export function chainIdOf(parent: string | undefined, diffId: string): string {
   return `sha256:${createHash('sha256')
     .update(`${withAlgo(parent)} ${withAlgo(diffId)}`)
     .digest('hex')}`;
+}
+
+/** gzips a layer tar next to it for an OCI layout, hashing the compressed bytes on the way. */
+async function gzipLayer(tarPath: string, diffId: string, tmp: string): Promise<NewLayer> {
+  const gzPath = join(tmp, `${diffId.slice(7, 19)}-${Math.random().toString(36).slice(2)}.tar.gz`);
+  const gzHash = createHash('sha256');
+  const gzCount = { n: 0 };
+  await pipeline(
+    createReadStream(tarPath),
+    createGzip({ level: 6 }),
+    hashing(gzHash, gzCount),
+    createWriteStream(gzPath),
+  );
+  return { path: gzPath, digest: `sha256:${gzHash.digest('hex')}`, size: gzCount.n, diffId };
+}
+
+/** A store layer's diff against its parent as a gzipped OCI layer blob. */
+async function exportLayer(
+  driver: Driver,
+  id: string,
+  parent: string | undefined,
+  tmp: string,
+): Promise<NewLayer> {
+  const tarPath = join(tmp, `${id}.tar`);
+  const hash = createHash('sha256');
+  await pipeline(driver.diff(id, parent), hashing(hash, { n: 0 }), createWriteStream(tarPath));
+  return gzipLayer(tarPath, `sha256:${hash.digest('hex')}`, tmp);
 }
 
 export async function commitMount(
@@ -92,18 +119,18 @@ export async function commitMount(
     }
     const result: CommitResult = { layer: id, parent: rec.parent, diffId, tarBytes: tarCount.n };
     if (options.oci) {
-      const gzPath = join(tmp, 'layer.tar.gz');
-      const gzHash = createHash('sha256');
-      const gzCount = { n: 0 };
-      await pipeline(
-        createReadStream(tarPath),
-        createGzip({ level: 6 }),
-        hashing(gzHash, gzCount),
-        createWriteStream(gzPath),
-      );
+      // A mount made from an image builds on that image's blobs as they are. One made from a layer ID has
+      // no image behind it: the layers below come from the store, each exported as its diff.
+      const below: NewLayer[] = [];
+      if (!rec.image && rec.parent) {
+        const chain = (await new LayerDb(driver.home).chain(rec.parent)).reverse();
+        for (const l of chain) below.push(await exportLayer(driver, l.id, l.parent, tmp));
+      }
+      const top = await gzipLayer(tarPath, diffId, tmp);
       const { manifestDigest } = await writeOciLayout(options.oci, {
         base: rec.image,
-        layers: [{ path: gzPath, digest: `sha256:${gzHash.digest('hex')}`, size: gzCount.n, diffId }],
+        platform: rec.platform,
+        layers: [...below, top],
         ref: options.ref,
       });
       result.oci = { dir: options.oci, manifestDigest };

@@ -15,6 +15,8 @@ export interface MountRecord {
   readWrite: boolean;
   /** the image the mount was made from, when it was one, for `ovl commit --oci` */
   image?: string;
+  /** the platform picked from `image` */
+  platform?: string;
   created: string;
 }
 

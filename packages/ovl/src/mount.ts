@@ -14,6 +14,8 @@ export interface MountOptions {
   readWrite?: boolean;
   /** the image the layer came from, kept for `ovl commit --oci` */
   image?: string;
+  /** the platform picked from that image (`--platform`), so that commit builds on the same manifest */
+  platform?: string;
   mountLabel?: string;
 }
 
@@ -74,7 +76,8 @@ export async function mountLayer(
     layer: id,
     parent: options.readWrite ? layer : undefined,
     readWrite: !!options.readWrite,
-    image: options.image,
+    image: options.image === undefined ? undefined : resolve(options.image),
+    platform: options.platform,
     created: new Date().toISOString(),
   });
   return { target: abs, layer: id, readWrite: !!options.readWrite };

@@ -3,7 +3,7 @@
 // produces and what umoci and skopeo read.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -44,6 +44,8 @@ async function copyStreamBlob(dir: string, digest: string, source: () => Readabl
 export interface WriteOciOptions {
   /** the image the new layers go on top of; omit for an image of the new layers alone */
   base?: string;
+  /** which platform's manifest of `base` (default: this machine's) */
+  platform?: string;
   layers: NewLayer[];
   /** `org.opencontainers.image.ref.name` of the new manifest in index.json */
   ref?: string;
@@ -56,7 +58,7 @@ export async function writeOciLayout(
   await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
   await writeFile(join(dir, 'oci-layout'), `${JSON.stringify({ imageLayoutVersion: '1.0.0' })}\n`);
 
-  const base = options.base ? await openImage(options.base) : undefined;
+  const base = options.base ? await openImage(options.base, { platform: options.platform }) : undefined;
   const layerDescriptors: Array<{ mediaType: string; digest: string; size: number }> = [];
   for (const layer of base?.layers ?? []) {
     await copyStreamBlob(dir, layer.digest, () => layer.openRaw());
@@ -93,20 +95,43 @@ export async function writeOciLayout(
     layers: layerDescriptors,
   };
   const manifestBlob = await writeBlob(dir, JSON.stringify(manifest));
+  // other images already in the layout stay; only an entry with the same ref name is replaced
+  const kept = (await existingManifests(dir)).filter(
+    (m) => !options.ref || m.annotations?.['org.opencontainers.image.ref.name'] !== options.ref,
+  );
   const index = {
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.index.v1+json',
     manifests: [
+      ...kept,
       {
         mediaType: manifest.mediaType,
         ...manifestBlob,
-        platform: { architecture: config.architecture, os: config.os },
+        platform: {
+          architecture: config.architecture,
+          os: config.os,
+          ...(config.variant ? { variant: config.variant } : {}),
+        },
         ...(options.ref ? { annotations: { 'org.opencontainers.image.ref.name': options.ref } } : {}),
       },
     ],
   };
   await writeFile(join(dir, 'index.json'), `${JSON.stringify(index)}\n`);
   return { manifestDigest: manifestBlob.digest };
+}
+
+interface IndexEntry {
+  annotations?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+async function existingManifests(dir: string): Promise<IndexEntry[]> {
+  try {
+    const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as { manifests?: IndexEntry[] };
+    return Array.isArray(index.manifests) ? index.manifests : [];
+  } catch {
+    return [];
+  }
 }
 
 function goArch(): string {

@@ -138,6 +138,55 @@ if (skip) {
     assert.equal(again.Layers, inspect.Layers, 'the copy has the same layer digests');
   });
 
+  Mount(
+    '--rw mount of a layer ID: commit --oci builds the whole image from the store; other images in the layout stay',
+    () => {
+      if (!have('umoci') || !have('skopeo')) return console.log('skipped: umoci/skopeo not installed');
+      const top = inStore(['unpack', embeddedImage, '-q']).stdout.trim();
+      const target = join(ctx.work, 'rw-by-id');
+      const r = inStore(['mount', '--rw', top, target, '-q']);
+      assert.is(r.code, 0, r.stderr);
+      writeFileSync(join(target, 'srv', 'www', 'index.html'), 'changed by id\n');
+      unlinkSync(join(target, 'usr', 'bin', 'hi'));
+      const seen = snapshotTree(target);
+      // a layout that already holds an image under another ref
+      const oci = join(ctx.work, 'by-id-oci');
+      execFileSync('skopeo', ['copy', '-q', `oci:${embeddedImage}:latest-amd64`, `oci:${oci}:original`], {
+        stdio: 'pipe',
+      });
+      const c = inStore(['commit', target, '--oci', oci, '--ref', 'by-id', '--json']);
+      assert.is(c.code, 0, c.stderr);
+      assert.is(inStore(['umount', target]).code, 0);
+      const inspect = JSON.parse(
+        execFileSync('skopeo', ['inspect', `oci:${oci}:by-id`], { encoding: 'utf8' }),
+      );
+      assert.is(inspect.Layers.length, 4, 'the three store layers plus the committed one');
+      const bundle = join(ctx.work, 'by-id-bundle');
+      execFileSync('umoci', ['unpack', '--image', `${oci}:by-id`, bundle], { stdio: 'pipe' });
+      assert.equal(snapshotTree(join(bundle, 'rootfs')), seen, 'the image holds what the mount showed');
+      const original = join(ctx.work, 'original-bundle');
+      execFileSync('umoci', ['unpack', '--image', `${oci}:original`, original], { stdio: 'pipe' });
+      assertEmbeddedRootfs(join(original, 'rootfs'));
+    },
+  );
+
+  Mount('commit --oci builds on the platform the mount picked with --platform', () => {
+    if (!have('skopeo')) return console.log('skipped: skopeo not installed');
+    const target = join(ctx.work, 'rw-arm64');
+    const r = inStore(['mount', '--rw', '--platform', 'linux/arm64', embeddedImage, target, '-q']);
+    assert.is(r.code, 0, r.stderr);
+    writeFileSync(join(target, 'arm'), 'arm64\n');
+    const oci = join(ctx.work, 'arm64-oci');
+    assert.is(inStore(['commit', target, '--oci', oci, '--ref', 'arm']).code, 0);
+    assert.is(inStore(['umount', target]).code, 0);
+    const inspect = JSON.parse(
+      execFileSync('skopeo', ['inspect', '--override-arch', 'arm64', `oci:${oci}:arm`], { encoding: 'utf8' }),
+    );
+    assert.is(inspect.Architecture, 'arm64');
+    const index = JSON.parse(readFileSync(join(oci, 'index.json'), 'utf8'));
+    assert.equal(index.manifests[0].platform, { architecture: 'arm64', os: 'linux', variant: 'v8' });
+  });
+
   Mount('mounting as an unprivileged user exits 4 with a hint to run as root', () => {
     if (!have('setpriv')) return console.log('skipped: setpriv not installed');
     const home = join(ctx.work, 'nobody-store');

@@ -64,7 +64,11 @@ export async function runCommand(ctx: CliContext): Promise<void> {
       const [what, target] = need(ctx, 2, 'IMAGE|LAYER TARGET');
       const driver = await openStore(ctx);
       const { layer, image } = await resolveLayer(ctx, driver, what as string);
-      const result = await mountLayer(driver, layer, target as string, { readWrite: ctx.rw, image });
+      const result = await mountLayer(driver, layer, target as string, {
+        readWrite: ctx.rw,
+        image,
+        platform: image === undefined ? undefined : ctx.platform,
+      });
       print(
         ctx,
         result,

@@ -12,6 +12,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { bigCorpus, type Corpus, rootfsCorpus, smallCorpus } from './corpora.js';
 
@@ -77,6 +78,7 @@ function entriesOf(tar: string): number {
 }
 
 async function main() {
+  const loadAtStart = loadavg()[0]!;
   const corpora: Corpus[] = [];
   if (!only || only === 'rootfs') corpora.push(rootfsCorpus());
   if (!only || only === 'small') corpora.push(await smallCorpus());
@@ -127,7 +129,9 @@ async function main() {
       }
     }
   }
-  console.log(`\napply, ${rounds} rounds, medians (peak RSS: the max over rounds)\n`);
+  console.log(
+    `\napply, ${rounds} rounds, medians (peak RSS: the max over rounds), ${new Date().toISOString()}, load average ${loadAtStart.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}\n`,
+  );
   console.log('| corpus | fs | tool | median | MB/s | files/s | peak RSS | vs GNU tar |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);

@@ -1,38 +1,21 @@
 // diff() against GNU `tar -c` on the same trees, side by side in one run: a rootfs-like corpus and
 // 100,000 small files, each read from tmpfs and from the root disk (warm page cache: dropping caches
 // would disturb everyone else on a shared machine). Both write the layer to a file on tmpfs.
-// ovl runs in a child process; its time is measured inside the child around diff() (Node's start-up
-// excluded, GNU tar's ~1 ms start-up included); peak RSS is the child's, from /usr/bin/time. CPU time
+// ovl runs in a child process (bench/run-diff.mjs, the built package); its time is measured inside the
+// child around the call (Node's start-up excluded, GNU tar's ~1 ms start-up included), two ways: `diff()`
+// piped into a WriteStream, and `diffToFile()`. Peak RSS is the child's, from /usr/bin/time. CPU time
 // (user + system) is reported too: on a loaded machine it says more than wall time.
 //   pnpm --filter @ovl/tar bench diff          (OVL_BENCH_ROUNDS=5 for more rounds)
 import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 
 const CACHE = '/var/cache/ovl-bench';
 const ROUNDS = Number(process.env.OVL_BENCH_ROUNDS ?? 3);
-
-if (process.argv[2] === '--child') {
-  const [src, out] = process.argv.slice(3) as [string, string];
-  const { diff } = await import('../src/index.js');
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  await pipeline(diff({ upper: src }), createWriteStream(out));
-  const cpu = process.cpuUsage(c0);
-  const seconds = (performance.now() - t0) / 1000;
-  process.stdout.write(JSON.stringify({ seconds, cpu: (cpu.user + cpu.system) / 1e6 }));
-  process.exit(0);
-}
+const ONLY = process.env.OVL_BENCH_ONLY; // 'rootfs' or 'small'
+const loadAtStart = loadavg()[0]!;
 
 /** The rootfs-like corpus: the apply bench's debootstrap rootfs when cached, else a ~250 MB slice of /usr. */
 function rootfsCorpus(): { path: string; label: string } {
@@ -109,13 +92,16 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)]!;
 };
 
-const self = fileURLToPath(import.meta.url);
+const child = fileURLToPath(new URL('./run-diff.mjs', import.meta.url));
 const outDir = `/dev/shm/ovl-diff-bench-${process.pid}`;
 mkdirSync(outDir, { recursive: true });
 const rows: string[] = [];
 const labels: string[] = [];
 try {
-  for (const corpus of [rootfsCorpus(), smallCorpus()]) {
+  const corpora = [];
+  if (!ONLY || ONLY === 'rootfs') corpora.push(rootfsCorpus());
+  if (!ONLY || ONLY === 'small') corpora.push(smallCorpus());
+  for (const corpus of corpora) {
     const entries = countEntries(corpus.path);
     for (const where of ['tmpfs', 'disk'] as const) {
       let src = corpus.path;
@@ -127,17 +113,21 @@ try {
       const out = join(outDir, 'out.tar');
       const gnu: Run[] = [];
       const ovl: Run[] = [];
+      const ovlFile: Run[] = [];
+      const ovlRun = (mode: string, runs: Run[]) => {
+        const o = timed([process.execPath, child, src, out, mode], (stdout) => JSON.parse(stdout));
+        o.bytes = statSync(out).size;
+        runs.push(o);
+        rmSync(out);
+      };
       for (let round = 0; round < ROUNDS; round++) {
+        // The tools alternate round by round, so load from other processes hits them alike.
         const g = timed(['tar', '--xattrs', '--xattrs-include=*', '-cf', out, '-C', src, '.']);
         g.bytes = statSync(out).size;
         gnu.push(g);
         rmSync(out);
-        const o = timed([process.execPath, '--import', 'tsx', self, '--child', src, out], (stdout) =>
-          JSON.parse(stdout),
-        );
-        o.bytes = statSync(out).size;
-        ovl.push(o);
-        rmSync(out);
+        ovlRun('stream', ovl);
+        ovlRun('file', ovlFile);
       }
       const row = (tool: string, runs: Run[], ratio: string) => {
         const t = median(runs.map((r) => r.seconds));
@@ -147,10 +137,12 @@ try {
         const rate = Math.round(entries / t).toLocaleString('en');
         return `| ${corpus.label} | ${where} | ${tool} | ${t.toFixed(2)} s | ${cpu.toFixed(2)} s | ${(mb / t).toFixed(0)} MB/s | ${rate} | ${rss} MiB | ${ratio} |`;
       };
-      const ratioOf = (k: 'seconds' | 'cpu') =>
-        (median(ovl.map((r) => r[k])) / median(gnu.map((r) => r[k]))).toFixed(2);
+      const ratioOf = (runs: Run[], k: 'seconds' | 'cpu') =>
+        (median(runs.map((r) => r[k])) / median(gnu.map((r) => r[k]))).toFixed(2);
+      const ratios = (runs: Run[]) => `${ratioOf(runs, 'seconds')}× / ${ratioOf(runs, 'cpu')}×`;
       rows.push(row('GNU tar -c', gnu, '1.00× / 1.00×'));
-      rows.push(row('ovl diff', ovl, `${ratioOf('seconds')}× / ${ratioOf('cpu')}×`));
+      rows.push(row('ovl diff → WriteStream', ovl, ratios(ovl)));
+      rows.push(row('ovl diffToFile', ovlFile, ratios(ovlFile)));
       if (
         !labels.includes(
           `${corpus.label}: ${entries.toLocaleString('en')} entries, ${(gnu[0]!.bytes / 1e6).toFixed(0)} MB of tar`,
@@ -159,14 +151,16 @@ try {
         labels.push(
           `${corpus.label}: ${entries.toLocaleString('en')} entries, ${(gnu[0]!.bytes / 1e6).toFixed(0)} MB of tar`,
         );
-      console.error(rows.slice(-2).join('\n'));
+      console.error(rows.slice(-3).join('\n'));
       if (where === 'tmpfs') rmSync(src, { recursive: true, force: true });
     }
   }
 } finally {
   rmSync(outDir, { recursive: true, force: true });
 }
-console.log(`\n${ROUNDS} rounds, medians, ${new Date().toISOString()}; ${labels.join('; ')}.`);
+console.log(
+  `\n${ROUNDS} rounds, medians, ${new Date().toISOString()}, load average ${loadAtStart.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}; ${labels.join('; ')}.`,
+);
 console.log(
   '| corpus | source on | tool | wall | CPU | throughput | entries/s | peak RSS | vs GNU tar (wall / CPU) |',
 );

@@ -110,9 +110,15 @@ async function applySource(
       if (failure !== undefined) return;
       lastEntry = header.name;
       const records = pax.take(header);
+      // Stream offset of this entry's body; the header and all before it are consumed (file-feed.ts).
+      const bodyOffset = (header as { byteOffset?: unknown }).byteOffset;
+      if (feed && typeof bodyOffset === 'number') feed.release(bodyOffset);
       let sync = true;
       const done = (err?: unknown) => {
         if (err !== undefined) return fail(err);
+        // tar-stream streams a body for every type but directories; by now all of it was delivered.
+        if (feed && typeof bodyOffset === 'number')
+          feed.release(bodyOffset + (header.type === 'directory' ? 0 : (header.size ?? 0)));
         entries++;
         onProgress?.({ bytes, entries });
         // A synchronous `next` re-enters tar-stream's parse loop; deferring it keeps the stack flat.
@@ -122,7 +128,7 @@ async function applySource(
       try {
         const bypass =
           feed && (header.type === 'file' || header.type === 'contiguous-file')
-            ? () => feed.bypass((header as { byteOffset?: unknown }).byteOffset, header.size ?? 0)
+            ? () => feed.bypass(bodyOffset, header.size ?? 0)
             : undefined;
         applyEntry(writer, header, records, body as unknown as EntryBody, options, onContent, done, bypass);
       } catch (err) {

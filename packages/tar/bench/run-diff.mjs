@@ -1,0 +1,17 @@
+// Child process of diff.bench.ts: diffs one upper dir into a tar file and prints
+// `{ seconds, cpu }` as JSON, timed around the call (Node's start-up excluded). The built package, as
+// users run it (`pnpm --filter @ovl/tar build` first). Mode 'stream': `diff()` piped into a
+// WriteStream; mode 'file': `diffToFile()`.
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { diff, diffToFile } from '../dist/index.js';
+
+const [src, out, mode = 'stream'] = process.argv.slice(2);
+const t0 = performance.now();
+const c0 = process.cpuUsage();
+if (mode === 'file') await diffToFile({ upper: src }, out);
+else await pipeline(diff({ upper: src }), createWriteStream(out));
+const cpu = process.cpuUsage(c0);
+process.stdout.write(
+  JSON.stringify({ seconds: (performance.now() - t0) / 1000, cpu: (cpu.user + cpu.system) / 1e6 }),
+);

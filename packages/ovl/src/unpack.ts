@@ -8,6 +8,7 @@ import { apply } from '@ovl/tar';
 import type { Driver } from './driver.js';
 import { OvlError } from './errors.js';
 import { LayerDb } from './layer-db.js';
+import { explainLayerError } from './layer-error.js';
 
 export interface LayerProgress {
   /** 0-based index of the layer in the image, bottom first */
@@ -100,7 +101,9 @@ export async function unpackImage(
         bytes = n;
         tick(n);
       });
-      const size = await driver.applyDiff(id, parent, stream);
+      const size = await driver.applyDiff(id, parent, stream).catch(async (err) => {
+        throw await explainLayerError(layer, err);
+      });
       await db.put({ id, parent, diffId: layer.diffId, size, created: new Date().toISOString() });
       report({ ...base, phase: 'done', bytes });
       out.push({ id, diffId: layer.diffId, reused: false });
@@ -193,7 +196,9 @@ async function flattenInto(image: Image, dir: string, options: UnpackOptions): P
       }),
       dir,
       { format: 'flatten' },
-    );
+    ).catch(async (err) => {
+      throw await explainLayerError(layer, err);
+    });
     bytes += result.bytes;
     entries += result.entries;
     report({ ...base, phase: 'done', bytes: read });

@@ -95,13 +95,8 @@ Bad('a truncated layer: exit 6', async () => {
   await expectRefused(image, 6, /truncat|digest|corrupt|unexpected end/i);
 });
 
-Bad('an unknown layer media type: exit 6, names the type', async () => {
-  const dir = join(ctx.work, 'image');
-  cpSync(embeddedImage, dir, { recursive: true });
-  const image = await openImage(dir);
-  // Rewrite the manifest with a made-up layer media type and point the index at the new manifest.
-  const manifest = structuredClone(image.manifest) as { layers: Array<{ mediaType: string }> };
-  manifest.layers.at(-1)!.mediaType = 'application/vnd.example.layer.v1.tar+lz4';
+/** Writes `manifest` as a blob of the image at `dir` and points its index.json at it alone. */
+async function useManifest(dir: string, manifest: unknown): Promise<void> {
   const { createHash } = await import('node:crypto');
   const bytes = Buffer.from(JSON.stringify(manifest));
   const hex = createHash('sha256').update(bytes).digest('hex');
@@ -120,8 +115,49 @@ Bad('an unknown layer media type: exit 6, names the type', async () => {
       ],
     }),
   );
+}
+
+Bad('an unknown layer media type: exit 6, names the type', async () => {
+  const dir = join(ctx.work, 'image');
+  cpSync(embeddedImage, dir, { recursive: true });
+  const image = await openImage(dir);
+  // Rewrite the manifest with a made-up layer media type and point the index at the new manifest.
+  const manifest = structuredClone(image.manifest) as { layers: Array<{ mediaType: string }> };
+  manifest.layers.at(-1)!.mediaType = 'application/vnd.example.layer.v1.tar+lz4';
+  await useManifest(dir, manifest);
   await expectRefused(dir, 6, /vnd\.example\.layer\.v1\.tar\+lz4/);
 });
+
+Bad(
+  'an uncompressed layer damaged after its last entry: the digest is named (exit 6), not the tar',
+  async () => {
+    const dir = join(ctx.work, 'image');
+    cpSync(embeddedImage, dir, { recursive: true });
+    const image = await openImage(dir);
+    const { createHash } = await import('node:crypto');
+    const { gunzipSync } = await import('node:zlib');
+    // The top layer, stored uncompressed under its DiffID, then its end-of-archive blocks overwritten:
+    // the tar parser meets garbage where the digest check has not yet seen the whole blob.
+    const manifest = structuredClone(image.manifest) as {
+      layers: Array<{ mediaType: string; digest: string; size: number }>;
+    };
+    const top = manifest.layers.at(-1)!;
+    const plain = gunzipSync(readFileSync(join(dir, 'blobs', 'sha256', top.digest.replace('sha256:', ''))));
+    const hex = createHash('sha256').update(plain).digest('hex');
+    Object.assign(top, {
+      mediaType: 'application/vnd.oci.image.layer.v1.tar',
+      digest: `sha256:${hex}`,
+      size: plain.length,
+    });
+    plain.fill(0x41, plain.length - 1024);
+    writeFileSync(join(dir, 'blobs', 'sha256', hex), plain);
+    await useManifest(dir, manifest);
+    await expectRefused(dir, 6, new RegExp(`${hex.slice(0, 12)}|digest`, 'i'));
+    const r = ovl(['flatten', dir, join(ctx.work, 'rootfs')]);
+    assert.is(r.code, 6, r.stderr);
+    assert.match(r.stderr, hex.slice(0, 12), r.stderr);
+  },
+);
 
 Bad('a path that is no image: exit 6', () => {
   const r = ovl(['flatten', ctx.work, join(ctx.work, 'out')]);

@@ -1,23 +1,10 @@
 import { closeSync, openSync } from 'node:fs';
-import koffi from 'koffi';
+import { flock, LOCK_EX, LOCK_NB, LOCK_UN } from '@ovl/syscall';
 import { StoreError } from './errors.js';
 
-// flock(2) is the one primitive that gives cross-process mutual exclusion *and* releases itself
-// when the holder dies (even by SIGKILL), which is what reference counts shared between processes
-// need. Node has no binding for it, so we call libc through koffi. LOCK_NB keeps the event loop
-// free: we poll with a short back-off instead of blocking the thread.
-const LOCK_EX = 2;
-const LOCK_NB = 4;
-const LOCK_UN = 8;
-
-let flockFn: ((fd: number, op: number) => number) | undefined;
-function flock(fd: number, op: number): number {
-  if (!flockFn) {
-    const libc = koffi.load('libc.so.6');
-    flockFn = libc.func('int flock(int fd, int op)') as (fd: number, op: number) => number;
-  }
-  return flockFn(fd, op);
-}
+// flock(2) (through @ovl/syscall) gives cross-process mutual exclusion that releases itself when the
+// holder dies, even by SIGKILL — what reference counts shared between processes need. LOCK_NB keeps
+// the event loop free: we poll with a short back-off instead of blocking the thread.
 
 /** A held lock; release it exactly once. */
 export interface FileLock {
@@ -33,7 +20,15 @@ export async function lockFile(path: string, timeoutMs = 30_000): Promise<FileLo
   const fd = openSync(path, 'a', 0o600);
   const deadline = Date.now() + timeoutMs;
   let wait = 1;
-  while (flock(fd, LOCK_EX | LOCK_NB) !== 0) {
+  const tryLock = () => {
+    try {
+      return flock(fd, LOCK_EX | LOCK_NB, path);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+  };
+  while (!tryLock()) {
     if (Date.now() > deadline) {
       closeSync(fd);
       throw new StoreError(
@@ -51,7 +46,7 @@ export async function lockFile(path: string, timeoutMs = 30_000): Promise<FileLo
     release() {
       if (released) return;
       released = true;
-      flock(fd, LOCK_UN);
+      flock(fd, LOCK_UN, path);
       closeSync(fd);
     },
   };

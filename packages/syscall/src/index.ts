@@ -1,5 +1,6 @@
 export * from './constants.js';
 export { errnoName, SyscallError } from './errors.js';
+export { flock, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN } from './flock.js';
 export { makedev, mknod, splitDev } from './mknod.js';
 export { chroot, getPageSize, mount, umount2 } from './mount.js';
 export { stopMountThread } from './mount-thread-client.js';

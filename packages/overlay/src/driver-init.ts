@@ -10,7 +10,7 @@ import { type OverlayKernelFeatures, probeKernelFeatures } from './kernel-featur
 import { splitMountFlags } from './mount-flags.js';
 import type { MountContext } from './mount-layer.js';
 import { ProjectQuotas } from './project-quota.js';
-import { checkBackingFs, overlayInKernel, supportsDType } from './support.js';
+import { checkBackingFs, checkUserXattrs, overlayInKernel, supportsDType } from './support.js';
 
 /** Everything init finds out, handed to the driver. */
 export interface DriverParts {
@@ -73,6 +73,8 @@ export async function prepareDriver(home: string, opts: OverlayDriverOptions): P
     warn(
       `overlay: ${home} (${st.fsName}) has no d_type support; whiteouts may be lost — reformat xfs with ftype=1`,
     );
+  if (options.userxattr && !options.mountProgram)
+    checkUserXattrs(home, st.fsName, hiddenName(STAGING_PREFIX, 'xattr-probe'));
   const unmount = (p: string) => {
     try {
       sys.umount2(p, MNT_DETACH);

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import type { StatFs, Syscalls } from '@ovl/syscall';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { lsetxattr, type StatFs, type Syscalls } from '@ovl/syscall';
 import { OverlayError } from './errors.js';
 
 /** True when the kernel lists overlay in /proc/filesystems, after trying `modprobe overlay` once. */
@@ -40,4 +41,25 @@ export function supportsDType(home: string, fsName: string): boolean {
   const r = spawnSync('xfs_info', [home], { encoding: 'utf8' });
   const m = /ftype=(\d)/.exec(r.stdout ?? '');
   return m ? m[1] === '1' : true;
+}
+
+/**
+ * With `userxattr` overlayfs keeps whiteout and opaque marks in `user.overlay.*` xattrs, so the store's
+ * file system must hold user.* xattrs. tmpfs does only from Linux 6.6, and overlay still mounts without
+ * them (it warns in dmesg) — then opaque dirs silently lose their mark. Refused here instead.
+ */
+export function checkUserXattrs(home: string, fsName: string, probeName: string): void {
+  const probe = join(home, probeName);
+  closeSync(openSync(probe, 'w', 0o600));
+  try {
+    lsetxattr(probe, 'user.ovl.probe', 'y');
+  } catch (err) {
+    throw new OverlayError(
+      'ERR_OVL_NOT_SUPPORTED',
+      `overlay.userxattr: ${home} (${fsName}) cannot store user.* xattrs (${(err as { code?: string }).code}), where overlayfs keeps whiteouts and opaque dirs with userxattr; put the store on ext4, xfs or btrfs${fsName === 'tmpfs' ? ' (tmpfs has user.* xattrs from Linux 6.6)' : ''}, or drop userxattr`,
+      { path: home, cause: err },
+    );
+  } finally {
+    rmSync(probe, { force: true });
+  }
 }

@@ -3,10 +3,13 @@
 // an upper dir no longer describes its layer by itself (a renamed lower dir is a redirect xattr, a chmod
 // a metadata-only copy), so the driver must say "no native diff" and produce the naive diff, whose
 // layer tar rebuilds the merged tree exactly. Without those options the upper alone is the diff.
+// With userxattr the store must hold user.* xattrs: tmpfs does only from 6.6, so 6.1 must refuse it.
+import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -20,6 +23,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
 const isRoot = process.getuid?.() === 0;
+const [major = 0, minor = 0] = release().split('.').map(Number);
+const atLeast = (maj: number, min: number) => major > maj || (major === maj && minor >= min);
 const test = suite('overlay driver: reactions to kernel features');
 
 function status(entries: Array<[string, string]>): Record<string, string> {
@@ -112,5 +117,42 @@ for (const mountopt of ['', 'redirect_dir=on', 'metacopy=on']) {
     assert.is(r.gMode, 0o600);
   });
 }
+
+test('userxattr on a tmpfs store: refused before 6.6 (no user.* xattrs there), opaque dirs kept after', async () => {
+  if (!isRoot) return console.log('  skip: needs root to mount');
+  const home = mkdtempSync(join(tmpdir(), 'ovl-vm-uxattr-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'mode=700', 'tmpfs', home]);
+  try {
+    const init = OverlayDriver.init(home, { driverOptions: ['overlay.userxattr=true'] });
+    if (!atLeast(6, 6)) {
+      const err = await init.then(
+        () => undefined,
+        (e: unknown) => e as Error & { code?: string },
+      );
+      assert.ok(err, `init on tmpfs with userxattr must fail on ${release()}`);
+      assert.is(err.code, 'ERR_OVL_NOT_SUPPORTED');
+      assert.match(err.message, 'user.* xattrs');
+      assert.match(err.message, '6.6');
+      return console.log(`  ${release()}: refused: ${err.message.slice(0, 90)}…`);
+    }
+    const d = await init;
+    await d.create('base');
+    mkdirSync(join(home, 'base', 'diff', 'dir'));
+    writeFileSync(join(home, 'base', 'diff', 'dir', 'old'), 'old');
+    await d.createReadWrite('ctr', 'base');
+    const merged = await d.get('ctr');
+    rmSync(join(merged, 'dir'), { recursive: true });
+    mkdirSync(join(merged, 'dir'));
+    writeFileSync(join(merged, 'dir', 'new'), 'new');
+    await d.put('ctr');
+    // the kernel marked the re-made dir opaque in user.overlay.*: the old file stays hidden
+    const again = await d.get('ctr');
+    assert.equal(readdirSync(join(again, 'dir')), ['new']);
+    await d.put('ctr');
+  } finally {
+    execFileSync('umount', ['-l', home]);
+    rmSync(home, { recursive: true, force: true });
+  }
+});
 
 test.run();

@@ -18,8 +18,8 @@ const MAX_HOPS = 40;
 export class PathResolver {
   readonly root: string;
   private cache = new Map<string, string>();
-  /** Called for each directory this resolver creates (a missing parent), with its real relative path. */
-  onCreate: ((real: string) => void) | undefined;
+  /** Called for each directory this resolver creates (a missing parent): its real path and parent's. */
+  onCreate: ((real: string, parent: string) => void) | undefined;
 
   constructor(root: string) {
     this.root = root;
@@ -100,7 +100,7 @@ export class PathResolver {
       } catch (cause) {
         throw writeFailed(entry, path, 'create the parent directory', cause);
       }
-      this.onCreate?.(rel);
+      this.onCreate?.(rel, parent);
       return rel;
     }
     if (st.isDirectory()) return rel;

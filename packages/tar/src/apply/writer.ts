@@ -37,6 +37,7 @@ import type { EntryMeta } from './metadata.js';
 import type { ApplyOptions, WhiteoutFormat } from './options.js';
 import { PathResolver, writeFailed } from './resolver.js';
 import { type ApplySyscalls, S_IFBLK, S_IFCHR, S_IFIFO } from './syscalls.js';
+import { WrittenPaths } from './written-paths.js';
 
 const FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
@@ -58,7 +59,7 @@ export class EntryWriter {
   /** The process umask, read once; -1 when unknown (then every file gets an fchmod). */
   private readonly umask: number;
   /** 'flatten' only: real paths this layer wrote, so opaque markers and whiteouts spare them. */
-  readonly written: Set<string> | undefined;
+  readonly written: WrittenPaths | undefined;
   readonly warnings: string[] = [];
   private dirs: string[] = [];
   private dirModes: number[] = [];
@@ -82,9 +83,9 @@ export class EntryWriter {
     this.umask = readUmask();
     this.resolver.onInvalidate = () => this.creatorOwns.clear();
     if (this.format === 'flatten') {
-      const written = new Set<string>();
+      const written = new WrittenPaths();
       this.written = written;
-      this.resolver.onCreate = (real) => written.add(real);
+      this.resolver.onCreate = (real, parent) => written.addFreshDir(real, parent);
     }
   }
 
@@ -102,8 +103,8 @@ export class EntryWriter {
     return { rel, parent, base, realParent, real, abs: this.resolver.abs(real) };
   }
 
-  markWritten(real: string): void {
-    this.written?.add(real);
+  markWritten(p: Placement): void {
+    this.written?.add(p.real, p.realParent);
   }
 
   /**
@@ -149,7 +150,7 @@ export class EntryWriter {
       }
     }
     this.openFd = fd;
-    this.markWritten(p.real);
+    this.markWritten(p);
     return fd;
   }
 
@@ -198,12 +199,14 @@ export class EntryWriter {
 
   directory(p: Placement, meta: EntryMeta, entry: string): void {
     if (p.rel !== '') {
+      let created = true;
       try {
         mkdirSync(p.abs, 0o755);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
           throw writeFailed(entry, p.abs, 'create the dir', err);
-        if (!this.removeExisting(p.abs, entry, true)) {
+        created = !this.removeExisting(p.abs, entry, true);
+        if (created) {
           try {
             mkdirSync(p.abs, 0o755);
           } catch (cause) {
@@ -212,7 +215,8 @@ export class EntryWriter {
         }
       }
       this.resolver.remember(p.rel, p.real);
-      this.markWritten(p.real);
+      if (created) this.written?.addFreshDir(p.real, p.realParent);
+      else this.markWritten(p);
     }
     try {
       if (this.chown) lchownSync(p.abs, meta.uid, meta.gid);
@@ -320,7 +324,7 @@ export class EntryWriter {
         throw writeFailed(entry, p.abs, what, cause);
       }
     }
-    this.markWritten(p.real);
+    this.markWritten(p);
   }
 
   setXattrs(abs: string, xattrs: Map<string, Buffer>, entry: string): void {

@@ -9,6 +9,7 @@ import type { Driver } from './driver.js';
 import { OvlError } from './errors.js';
 import { LayerDb } from './layer-db.js';
 import { MountRecords } from './mount-records.js';
+import { withStoreLock } from './store-lock.js';
 
 export interface MountOptions {
   readWrite?: boolean;
@@ -48,13 +49,19 @@ export async function mountLayer(
   if (options.readWrite) {
     // A read-write mount gets its own upper layer on top of the image's, so the image stays untouched.
     id = `rw-${randomBytes(8).toString('hex')}`;
-    await driver.createReadWrite(id, layer);
-    await new LayerDb(driver.home).put({
-      id,
-      parent: layer,
-      size: 0,
-      created: new Date().toISOString(),
-      readWrite: true,
+    const rw = id;
+    // under the store lock, so that an unpack rolling back cannot remove the parent meanwhile
+    await withStoreLock(driver.home, async () => {
+      if (!(await driver.exists(layer)))
+        throw new OvlError('ERR_OVL_LAYER_NOT_FOUND', `layer ${layer} was removed meanwhile`);
+      await driver.createReadWrite(rw, layer);
+      await new LayerDb(driver.home).put({
+        id: rw,
+        parent: layer,
+        size: 0,
+        created: new Date().toISOString(),
+        readWrite: true,
+      });
     });
   }
   // An image layer is mounted without an upper dir, so nothing can write into it, not even through

@@ -9,6 +9,7 @@ import type { Driver } from './driver.js';
 import { OvlError } from './errors.js';
 import { LayerDb } from './layer-db.js';
 import { explainLayerError } from './layer-error.js';
+import { withStoreLock } from './store-lock.js';
 
 export interface LayerProgress {
   /** 0-based index of the layer in the image, bottom first */
@@ -73,6 +74,15 @@ export async function unpackImage(
   options: UnpackOptions = {},
 ): Promise<UnpackResult> {
   const image = await openImage(imagePath, options);
+  return withStoreLock(driver.home, () => unpackLocked(driver, image, imagePath, options));
+}
+
+async function unpackLocked(
+  driver: Driver,
+  image: Image,
+  imagePath: string,
+  options: UnpackOptions,
+): Promise<UnpackResult> {
   const db = new LayerDb(driver.home);
   const report = options.onProgress ?? (() => {});
   const out: UnpackResult['layers'] = [];
@@ -117,7 +127,10 @@ export async function unpackImage(
   return { top: parent, layers: out };
 }
 
-/** Removes the layers one unpack created, top first, unless another process has built on one meanwhile. */
+/**
+ * Removes the layers one unpack created, top first, unless a layer was built on meanwhile (a read-write
+ * mount made before the store lock was taken, or a store written by an older ovl without the lock).
+ */
 async function rollBack(driver: Driver, db: LayerDb, created: string[]): Promise<void> {
   const ours = new Set(created);
   for (const id of [...created].reverse()) {

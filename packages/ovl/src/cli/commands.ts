@@ -8,6 +8,7 @@ import { LayerDb } from '../layer-db.js';
 import { mountLayer, unmountTarget } from '../mount.js';
 import { MountRecords } from '../mount-records.js';
 import { open } from '../open.js';
+import { withStoreLock } from '../store-lock.js';
 import { flattenImage, layerIdOf, unpackImage } from '../unpack.js';
 import { humanBytes } from './format.js';
 import type { CliContext } from './main.js';
@@ -145,24 +146,27 @@ export async function runCommand(ctx: CliContext): Promise<void> {
     case 'rm': {
       const [layer] = need(ctx, 1, 'LAYER');
       const driver = await openStore(ctx);
-      const db = new LayerDb(driver.home);
-      const children = (await db.list()).filter((l) => l.parent === layer);
-      if (children.length) {
-        throw new OvlError(
-          'ERR_OVL_LAYER_IN_USE',
-          `layer ${layer} has child layers (${children.map((c) => c.id.slice(0, 12)).join(', ')}): remove them first`,
-        );
-      }
-      const mounted = (await new MountRecords(driver.home).list()).find((m) => m.layer === layer);
-      if (mounted)
-        throw new OvlError(
-          'ERR_OVL_LAYER_IN_USE',
-          `layer ${layer} is mounted at ${mounted.target}: ovl umount it first`,
-        );
-      if (!(await driver.exists(layer as string)))
-        throw new OvlError('ERR_OVL_LAYER_NOT_FOUND', `layer ${layer} is not in ${ctx.store}`);
-      await driver.remove(layer as string);
-      await db.delete(layer as string);
+      // under the store lock: an unpack in progress may be building on this layer
+      await withStoreLock(driver.home, async () => {
+        const db = new LayerDb(driver.home);
+        const children = (await db.list()).filter((l) => l.parent === layer);
+        if (children.length) {
+          throw new OvlError(
+            'ERR_OVL_LAYER_IN_USE',
+            `layer ${layer} has child layers (${children.map((c) => c.id.slice(0, 12)).join(', ')}): remove them first`,
+          );
+        }
+        const mounted = (await new MountRecords(driver.home).list()).find((m) => m.layer === layer);
+        if (mounted)
+          throw new OvlError(
+            'ERR_OVL_LAYER_IN_USE',
+            `layer ${layer} is mounted at ${mounted.target}: ovl umount it first`,
+          );
+        if (!(await driver.exists(layer as string)))
+          throw new OvlError('ERR_OVL_LAYER_NOT_FOUND', `layer ${layer} is not in ${ctx.store}`);
+        await driver.remove(layer as string);
+        await db.delete(layer as string);
+      });
       print(ctx, { removed: layer }, `removed ${layer}\n`);
       return;
     }

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { validateLayerId } from '@ovl/store';
+import { hiddenName, ownerIsAlive, REMOVING_PREFIX, STAGING_PREFIX, validateLayerId } from '@ovl/store';
 import { apply, changes, changesSize, diff } from '@ovl/tar';
 import type { Change, Driver, DriverOptions, GetOptions } from '../driver.js';
 import { OvlError } from '../errors.js';
@@ -43,11 +43,15 @@ export class VfsDriver implements Driver {
   static async init(home: string, _options: DriverOptions = {}): Promise<VfsDriver> {
     const driver = new VfsDriver(home);
     await mkdir(driver.dirs, { recursive: true, mode: 0o700 });
-    // A crash between staging and rename leaves `<id>.staging-*` dirs: they never look like layers.
+    // A crash between staging and rename leaves hidden staging dirs, a crash mid-remove a removing one.
+    // Staging dirs of a process that still runs are its work in progress (another `ovl` on this
+    // store), not leftovers: those stay. Dot names never look like layers (layer IDs cannot start so).
     for (const name of await readdir(driver.dirs)) {
-      if (name.includes('.staging-') || name.includes('.removing-')) {
-        await rm(join(driver.dirs, name), { recursive: true, force: true });
-      }
+      const leftover =
+        name.startsWith(REMOVING_PREFIX) ||
+        (name.startsWith(STAGING_PREFIX) && !ownerIsAlive(name)) ||
+        /\.(staging|removing)-\d+$/.test(name); // names of ovl before 0.2, which had no owner
+      if (leftover) await rm(join(driver.dirs, name), { recursive: true, force: true });
     }
     return driver;
   }
@@ -68,8 +72,7 @@ export class VfsDriver implements Driver {
     const d = this.dir(id);
     if (existsSync(d))
       throw new OvlError('ERR_OVL_LAYER_EXISTS', `layer ${id} already exists in ${this.home}`);
-    const staging = `${d}.staging-${process.pid}`;
-    await rm(staging, { recursive: true, force: true });
+    const staging = join(this.dirs, hiddenName(STAGING_PREFIX, id));
     await mkdir(staging, { mode: 0o755 });
     try {
       if (parent) await copyTree(await this.mustExist(parent), staging);
@@ -87,7 +90,7 @@ export class VfsDriver implements Driver {
   async remove(id: string): Promise<void> {
     const d = this.dir(id);
     if (!existsSync(d)) return;
-    const gone = `${d}.removing-${process.pid}`;
+    const gone = join(this.dirs, hiddenName(REMOVING_PREFIX, id));
     await rename(d, gone);
     await rm(gone, { recursive: true, force: true });
   }
@@ -105,9 +108,7 @@ export class VfsDriver implements Driver {
   }
 
   async status(): Promise<Array<[string, string]>> {
-    const layers = (await readdir(this.dirs)).filter(
-      (n) => !n.includes('.staging-') && !n.includes('.removing-'),
-    );
+    const layers = (await readdir(this.dirs)).filter((n) => !n.startsWith('.'));
     return [
       ['Driver', 'vfs'],
       ['Root Dir', this.home],
@@ -132,13 +133,12 @@ export class VfsDriver implements Driver {
    */
   async applyDiff(id: string, _parent: string | undefined, layer: Readable): Promise<number> {
     const d = await this.mustExist(id);
-    const staging = `${d}.staging-${process.pid}`;
-    await rm(staging, { recursive: true, force: true });
+    const staging = join(this.dirs, hiddenName(STAGING_PREFIX, id));
     await mkdir(staging);
     try {
       await copyTree(d, staging);
       const result = await apply(layer, staging, { format: 'flatten' });
-      const old = `${d}.removing-${process.pid}`;
+      const old = join(this.dirs, hiddenName(REMOVING_PREFIX, id));
       await rename(d, old);
       await rename(staging, d);
       await rm(old, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 // Temp homes and stacks for the driver tests.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { linkSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRecordingSyscalls, type RecordingOptions } from '@ovl/syscall';
@@ -46,4 +46,16 @@ export async function createChain(driver: AufsDriver, n: number): Promise<string
     ids.push(id);
   }
   return ids;
+}
+
+/** Writes into a layer's diff dir what aufs writes into its rw branch for a deletion: `.wh.<name>`,
+ * hard-linked to the branch's `.wh..wh.aufs` base whiteout. */
+export function aufsWhiteout(diff: string, rel: string): void {
+  const base = join(diff, '.wh..wh.aufs');
+  try {
+    writeFileSync(base, '', { flag: 'wx' });
+  } catch {}
+  const parts = rel.split('/');
+  const name = parts.pop()!;
+  linkSync(base, join(diff, ...parts, `.wh.${name}`));
 }

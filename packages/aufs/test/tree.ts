@@ -2,10 +2,11 @@
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
-export function treeLines(root: string): string[] {
+export function treeLines(root: string, hide: (name: string) => boolean = () => false): string[] {
   const out: string[] = [];
   const walk = (dir: string, rel: string) => {
     for (const name of readdirSync(dir).sort()) {
+      if (hide(name)) continue;
       const abs = join(dir, name);
       const r = `${rel}/${name}`;
       const st = lstatSync(abs);

@@ -1,108 +1,76 @@
-// The driver against a real aufs kernel (Debian/Ubuntu kernels before 2020 shipped it). Skipped, with the
-// reason printed, on kernels without aufs or when not root — which is every kernel this project's CI has.
-import {
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
+// The driver scenarios against a real aufs kernel: the same scenarios the recorded tests run
+// (scenarios-*.ts), with the real harness (real-harness.ts) checking /proc/self/mountinfo, aufs's branch
+// list and the merged tree read through each mount instead of recorded calls. Without aufs (mainline Linux,
+// every kernel this project's CI has) or without root, each is registered as a skip and the reason printed.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isMountpoint, readMountinfo } from '@ovl/syscall';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AufsDriver, assertAufsSupported } from '../src/index.js';
-import { sha } from './fixtures.js';
+import { register } from './harness.js';
+import { aufsBranchMax, aufsSysfsBranches, realAufsSkipReason, realHarness } from './real-harness.js';
+import { driverScenarios } from './scenarios-driver.js';
+import { layerScenarios } from './scenarios-layers.js';
+import { stackScenarios } from './scenarios-stacks.js';
 
-async function why(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return 'not root';
+const skip = await realAufsSkipReason();
+
+const Ops = suite('driver operations, real aufs');
+register(Ops, realHarness, driverScenarios, { skip });
+const Layers = suite('diff, applyDiff, changes and diffSize, real aufs');
+register(Layers, realHarness, layerScenarios, { skip });
+const Stacks = suite('merged views of aufs stacks, real aufs');
+register(Stacks, realHarness, stackScenarios, { skip });
+
+// the parts of the real harness that need no aufs run everywhere
+const Helpers = suite('real harness helpers');
+
+Helpers('the branch limit from a kernel config; 127 when the config does not say', () => {
+  assert.is(aufsBranchMax('CONFIG_AUFS_FS=m\nCONFIG_AUFS_BRANCH_MAX_1023=y\n'), 1023);
+  assert.is(aufsBranchMax('CONFIG_AUFS_FS=m\n# CONFIG_AUFS_BRANCH_MAX_511 is not set\n'), 127);
+  assert.is(aufsBranchMax(undefined), 127);
+});
+
+Helpers('the skip reason names the missing aufs', async () => {
+  const reason = await realAufsSkipReason({ modprobe: false, procFilesystems: '/proc/self/nope' });
+  assert.is(
+    reason,
+    "aufs is not available in this kernel (mainline Linux never had it); these tests run on kernels with aufs, e.g. Ubuntu's before 21.04",
+  );
+});
+
+Helpers('aufs branches from sysfs, top first, without their permissions', () => {
+  const sysfs = mkdtempSync(join(tmpdir(), 'ovl-aufs-sysfs-'));
   try {
-    await assertAufsSupported();
-  } catch (e) {
-    return (e as Error).message;
+    mkdirSync(join(sysfs, 'si_8f3a1c2d'));
+    // br0 … br11 (listed in name order, br10 before br2) and aufs's other files
+    const branches = Array.from({ length: 12 }, (_, i) => `/d/l${11 - i}`);
+    branches.forEach((b, i) => {
+      writeFileSync(join(sysfs, 'si_8f3a1c2d', `br${i}`), `${b}=${i === 0 ? 'rw' : 'ro+wh'}\n`);
+      writeFileSync(join(sysfs, 'si_8f3a1c2d', `brid${i}`), `${i + 100}\n`);
+    });
+    writeFileSync(join(sysfs, 'si_8f3a1c2d', 'xi_path'), '/dev/shm/aufs.xino\n');
+    const info = {
+      mountId: 1,
+      parentId: 0,
+      major: 0,
+      minor: 50,
+      root: '/',
+      mountPoint: '/m',
+      options: ['rw', 'relatime'],
+      optionalFields: [],
+      fstype: 'aufs',
+      source: 'none',
+      superOptions: ['rw', 'si=8f3a1c2d', 'dio'],
+    };
+    assert.equal(aufsSysfsBranches(info, sysfs), branches);
+    assert.is(aufsSysfsBranches({ ...info, superOptions: ['rw', 'si=0'] }, sysfs), undefined);
+  } finally {
+    rmSync(sysfs, { recursive: true, force: true });
   }
-  return undefined;
-}
+});
 
-const reason = await why();
-const Real = suite('aufs driver on a real aufs kernel');
-
-const NAMES = [
-  "Docker's 126 layers through real mounts: 114 files on top",
-  'get/put counts, diff carries whiteouts, cleanup unmounts',
-];
-
-if (reason) {
-  console.log(`real-aufs: skipped: ${reason}`);
-  for (const name of NAMES) Real.skip(name, () => {});
-} else {
-  let base = '';
-  let driver: AufsDriver | undefined;
-  Real.before(async () => {
-    base = mkdtempSync(join(tmpdir(), 'ovl-aufs-real-'));
-    driver = await AufsDriver.init(join(base, 'aufs'));
-  });
-  Real.after(async () => {
-    try {
-      await driver?.cleanup();
-    } finally {
-      rmSync(base, { recursive: true, force: true });
-    }
-  });
-
-  Real(NAMES[0]!, async () => {
-    const d = driver!;
-    const ids: string[] = [];
-    let expected = 0;
-    for (let i = 1; i <= 126; i++) {
-      const parent = ids[ids.length - 1];
-      const current = sha(String(i));
-      await d.create(current, parent);
-      const point = await d.get(current);
-      writeFileSync(join(point, current), '');
-      expected++;
-      if (i % 10 === 0) {
-        unlinkSync(join(point, parent!));
-        expected--;
-        // aufs recorded the deletion as a whiteout in the rw branch
-        assert.ok(existsSync(join(d.home, 'diff', current, `.wh.${parent}`)));
-      }
-      await d.put(current);
-      ids.push(current);
-    }
-    const top = ids[125]!;
-    const point = await d.get(top);
-    assert.ok(isMountpoint(point));
-    const m = readMountinfo().find((x) => x.mountPoint === point);
-    assert.is(m?.fstype, 'aufs');
-    assert.is(readdirSync(point).filter((n) => !n.startsWith('.wh.')).length, expected);
-    await d.put(top);
-    assert.not.ok(isMountpoint(point));
-  });
-
-  Real(NAMES[1]!, async () => {
-    const d = driver!;
-    const a = sha('ra');
-    const b = sha('rb');
-    await d.create(a);
-    writeFileSync(join(await d.get(a), 'f'), 'base');
-    await d.put(a);
-    await d.create(b, a);
-    const p1 = await d.get(b);
-    const p2 = await d.get(b);
-    assert.is(p1, p2);
-    assert.is(readFileSync(join(p1, 'f'), 'utf8'), 'base');
-    unlinkSync(join(p1, 'f'));
-    await d.put(b);
-    assert.ok(isMountpoint(p1), 'still held once');
-    const changes = await d.changes(b);
-    assert.equal(changes, [{ path: '/f', kind: 'delete' }]);
-    await d.cleanup();
-    assert.not.ok(isMountpoint(p1));
-  });
-}
-
-Real.run();
+Ops.run();
+Layers.run();
+Stacks.run();
+Helpers.run();

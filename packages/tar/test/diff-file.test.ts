@@ -1,10 +1,11 @@
 // diffToFile: the same bytes as diff(), written to a path or a descriptor; and the in-place ustar
 // header encoder, block for block equal to tar-stream's.
-import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import tarStream from 'tar-stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ContentReader, readBatch } from '../src/diff/content-reader.js';
 import { writeUstarHeader } from '../src/diff/ustar-header.js';
 import { diff, diffToFile, type TarError } from '../src/index.js';
 import { collect, describeTree, readTar, richTree, rmTree, run, tempDir } from './diff-helpers.js';
@@ -73,6 +74,65 @@ file('a missing source rejects with ERR_OVL_BAD_SOURCE', async () => {
   const err = await diffToFile({ upper: join(out, 'nope') }, join(out, 'x.tar')).catch((e: unknown) => e);
   assert.is((err as TarError).code, 'ERR_OVL_BAD_SOURCE');
 });
+
+file(
+  'thousands of files (read on the worker thread): diff() and diffToFile() agree, GNU tar extracts the tree',
+  async () => {
+    const many = tempDir('dtf-many');
+    try {
+      // 3,000 files over 12 batches, the sizes chosen so that content crosses every buffer boundary.
+      let seed = 7;
+      for (let d = 0; d < 10; d++) {
+        const dir = join(many, `d${d}`);
+        mkdirSync(dir);
+        for (let f = 0; f < 300; f++) {
+          seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+          writeFileSync(join(dir, `f${f}`), Buffer.alloc(seed % 9000, (d * 300 + f) & 0xff));
+        }
+      }
+      writeFileSync(join(many, 'big'), Buffer.alloc(3 << 20, 7)); // read on the main thread, in order
+      const a = await collect(diff({ upper: many }));
+      const layer = join(out, 'many.tar');
+      const r = await diffToFile({ upper: many }, layer);
+      assert.ok(readFileSync(layer).equals(a), 'stream and file agree');
+      assert.is(r.entries, 3011);
+      const x = tempDir('dtf-many-x');
+      try {
+        run('tar', ['--numeric-owner', '-xpf', layer, '-C', x]);
+        assert.equal(describeTree(x, { mtimes: true }), describeTree(many, { mtimes: true }));
+      } finally {
+        rmTree(x);
+      }
+    } finally {
+      rmTree(many);
+    }
+  },
+);
+
+file(
+  'readBatch: exact sizes, zeros for a file that shrank, errors per file (the rest still read)',
+  async () => {
+    writeFileSync(join(out, 'a'), 'abc');
+    writeFileSync(join(out, 'short'), 'xy');
+    const req = { paths: [join(out, 'a'), join(out, 'gone'), join(out, 'short')], sizes: [3, 4, 5] };
+    for (const r of [readBatch(req), await viaWorker(req)]) {
+      assert.equal([...new Uint8Array(r.data, 0, 12)], [...Buffer.from('abc\0\0\0\0xy\0\0\0')]);
+      assert.equal(
+        r.errors.map((e) => [e.index, e.code]),
+        [[1, 'ENOENT']],
+      );
+    }
+  },
+);
+
+async function viaWorker(req: { paths: string[]; sizes: number[] }) {
+  const reader = new ContentReader();
+  try {
+    return await reader.read(req);
+  } finally {
+    reader.close();
+  }
+}
 
 file.run();
 

@@ -6,6 +6,7 @@
 // entries (and between the buffers of a big file), so memory stays flat (a few MiB).
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
+import { ContentReader, type ReadResult } from './content-reader.js';
 import type { LayerEntry } from './layer-entry.js';
 import { clampOctal, paxRecords, ustarFallbackLink, ustarFallbackName } from './pax.js';
 import { BUFFER_SIZE, FdSink, ReadableSink, TarBuffer } from './tar-buffer.js';
@@ -40,14 +41,17 @@ export function layerStream(produce: Produce, options: LayerWriterOptions = {}):
   });
   sink = new ReadableSink(out);
   const w = new TarBuffer(sink);
-  produce(entryWriter(w, options, () => out.destroyed))
+  const encoder = new LayerEncoder(w, options, () => out.destroyed);
+  produce((entry) => encoder.write(entry))
+    .then(() => encoder.finish())
     .then(() => {
       finish(w);
       out.push(null);
     })
     .catch((err: unknown) => {
       if (!out.destroyed) out.destroy(err as Error);
-    });
+    })
+    .finally(() => encoder.close());
   return out;
 }
 
@@ -59,20 +63,19 @@ export async function layerToFd(
 ): Promise<LayerWriterProgress> {
   const sink = new FdSink(fd);
   const w = new TarBuffer(sink);
-  let entries = 0;
-  const write = entryWriter(w, options, () => false);
+  const encoder = new LayerEncoder(w, options, () => false);
   try {
-    await produce((entry) => {
-      entries++;
-      return write(entry);
-    });
+    await produce((entry) => encoder.write(entry));
+    await encoder.finish();
     finish(w);
   } catch (err) {
     await sink.drain().catch(() => {}); // the first failure is the one to report
     throw err;
+  } finally {
+    encoder.close();
   }
   await sink.drain();
-  return { bytes: w.bytes, entries };
+  return { bytes: w.bytes, entries: encoder.entries };
 }
 
 function finish(w: TarBuffer): void {
@@ -80,25 +83,139 @@ function finish(w: TarBuffer): void {
   w.flush();
 }
 
-function entryWriter(w: TarBuffer, options: LayerWriterOptions, destroyed: () => boolean): WriteEntry {
-  let entries = 0;
-  return (entry) => {
-    if (destroyed()) throw new Error('layer stream destroyed');
-    options.signal?.throwIfAborted();
-    const pending = writeEntry(w, entry);
-    const report = () => {
-      entries++;
-      options.onProgress?.({ bytes: w.bytes, entries });
-      return w.wait();
-    };
-    return pending ? pending.then(report) : report();
-  };
+/** Entries per batch of content reads, and bytes: one message to the reader per batch. */
+const BATCH_ENTRIES = 256;
+const BATCH_BYTES = 4 << 20;
+
+/**
+ * Files up to this size are read by the ContentReader (on the worker). Their cost is the open and
+ * close, which the worker takes off the main thread; bigger files cost their bytes, and reading those
+ * straight into the output buffer here beats reading them there and copying them over (measured on the
+ * rootfs: 0.34 s this way, 0.50 s with every file up to 1 MiB on the worker).
+ */
+const WORKER_MAX = 16 << 10;
+
+/**
+ * The worker is started only for trees of many small files: after this many entries, while the mean
+ * content per entry is at most WORKER_MEAN_MAX. It pays where per-file calls dominate (100,000 small
+ * files: 2.8 s → 2.1 s) and costs where bytes do: on a rootfs (6,767 entries, 31 KB each on average) the
+ * main thread reads as fast alone, and a third busy thread (with the libuv writer) on two cores made it
+ * 0.35 s → 0.45 s.
+ */
+const WORKER_MIN_ENTRIES = 2048;
+const WORKER_MEAN_MAX = 8 << 10;
+
+const isSmallFile = (e: LayerEntry) =>
+  e.type === 'file' && e.size > 0 && e.source !== undefined && e.size <= WORKER_MAX;
+
+/**
+ * Encodes entries batch by batch: when a batch is full its small files go to the content reader, and
+ * the batch before it — whose content is read by then, or nearly — is encoded. So the walk runs one
+ * batch ahead of the encoding, and the reads of one batch overlap the walk of the next.
+ */
+class LayerEncoder {
+  entries = 0;
+  private batch: LayerEntry[] = [];
+  private batchBytes = 0;
+  /** Once true, the small files of every batch go to the content reader. */
+  private useReader = false;
+  /** Entries and file content seen so far, for the decision to start the worker. */
+  private seenEntries = 0;
+  private seenBytes = 0;
+  private inFlight: { entries: LayerEntry[]; content: Promise<ReadResult | undefined> } | undefined;
+  /** Read buffers back from encoded batches, for the next ones (two batches are out at a time). */
+  private readonly spares: ArrayBuffer[] = [];
+  private readonly reader = new ContentReader();
+  private readonly w: TarBuffer;
+  private readonly options: LayerWriterOptions;
+  private readonly destroyed: () => boolean;
+
+  constructor(w: TarBuffer, options: LayerWriterOptions, destroyed: () => boolean) {
+    this.w = w;
+    this.options = options;
+    this.destroyed = destroyed;
+  }
+
+  write(entry: LayerEntry): Promise<void> | undefined {
+    if (this.destroyed()) throw new Error('layer stream destroyed');
+    this.options.signal?.throwIfAborted();
+    this.batch.push(entry);
+    this.seenEntries++;
+    if (entry.type === 'file') this.seenBytes += entry.size;
+    if (isSmallFile(entry)) this.batchBytes += entry.size;
+    if (this.batch.length < BATCH_ENTRIES && this.batchBytes < BATCH_BYTES) return undefined;
+    return this.rotate();
+  }
+
+  /** Encodes everything still held. */
+  async finish(): Promise<void> {
+    await this.rotate();
+    await this.rotate();
+  }
+
+  close(): void {
+    this.reader.close();
+  }
+
+  /** Sends the current batch to the reader and encodes the one before it. */
+  private async rotate(): Promise<void> {
+    const entries = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    const previous = this.inFlight;
+    this.inFlight = undefined;
+    if (entries.length > 0) {
+      this.useReader ||=
+        this.seenEntries >= WORKER_MIN_ENTRIES && this.seenBytes <= WORKER_MEAN_MAX * this.seenEntries;
+      const small = this.useReader ? entries.filter(isSmallFile) : [];
+      // Without the reader a batch's files are read at encoding time, straight into the output buffer.
+      const content =
+        small.length === 0
+          ? Promise.resolve(undefined)
+          : this.reader.read({
+              paths: small.map((e) => e.source!),
+              sizes: small.map((e) => e.size),
+              spare: this.spares.pop(),
+              bufferSize: BATCH_BYTES + WORKER_MAX, // what a batch can hold, so every spare fits
+            });
+      content.catch(() => {}); // awaited in encode; an early failure must not be unhandled meanwhile
+      this.inFlight = { entries, content };
+    }
+    if (previous) await this.encode(previous);
+  }
+
+  private async encode(batch: { entries: LayerEntry[]; content: Promise<ReadResult | undefined> }) {
+    const read = await batch.content;
+    const data = read ? Buffer.from(read.data) : undefined;
+    const errors = new Map(read?.errors.map((e) => [e.index, e]));
+    let offset = 0;
+    let index = 0;
+    for (const entry of batch.entries) {
+      this.options.signal?.throwIfAborted(); // the walk is a batch ahead: check here too
+      if (data && isSmallFile(entry)) {
+        const err = errors.get(index++);
+        if (err) throw Object.assign(new Error(err.message), { code: err.code, path: entry.source });
+        writeHeaders(this.w, entry);
+        this.w.copyFrom(data!.subarray(offset, offset + entry.size));
+        this.w.zeros(padding(entry.size));
+        offset += entry.size;
+      } else {
+        const pending = writeEntry(this.w, entry);
+        if (pending) await pending;
+      }
+      this.entries++;
+      this.options.onProgress?.({ bytes: this.w.bytes, entries: this.entries });
+      const wait = this.w.wait();
+      if (wait) await wait;
+    }
+    if (read) this.spares.push(read.data); // copied out: the reader may fill it again
+  }
 }
 
 const padding = (size: number) => (BLOCK - (size % BLOCK)) % BLOCK;
 
-/** Header(s) and content of one entry; a promise only when a big file had to wait for the consumer. */
-function writeEntry(w: TarBuffer, entry: LayerEntry): Promise<void> | undefined {
+/** The PAX block (when needed) and the ustar header of `entry`. */
+function writeHeaders(w: TarBuffer, entry: LayerEntry): void {
   const fullName = entry.type === 'directory' ? `${entry.name}/` : entry.name;
   const pax = paxRecords(entry, fullName);
   const hasBody = entry.type === 'file' && entry.size > 0 && entry.source !== undefined;
@@ -122,21 +239,28 @@ function writeEntry(w: TarBuffer, entry: LayerEntry): Promise<void> | undefined 
     devmajor: entry.devmajor ?? 0,
     devminor: entry.devminor ?? 0,
   });
-  if (!hasBody) return undefined;
-  const fd = openSync(entry.source!, constants.O_RDONLY | constants.O_NOFOLLOW);
-  let closeNow = true;
-  try {
-    if (entry.size + padding(entry.size) <= BUFFER_SIZE) {
-      w.room(entry.size);
-      readInto(w, fd, entry.size, 0);
-      w.zeros(padding(entry.size));
-      return undefined;
-    }
-    closeNow = false;
+}
+
+/**
+ * Header(s) and content of an entry the reader did not read (no content, or a file over WORKER_MAX: read
+ * here, straight into the output buffer, a big one buffer by buffer); a promise only when a big file had
+ * to wait for the consumer.
+ */
+function writeEntry(w: TarBuffer, entry: LayerEntry): Promise<void> | undefined {
+  writeHeaders(w, entry);
+  if (!(entry.type === 'file' && entry.size > 0 && entry.source !== undefined)) return undefined;
+  const fd = openSync(entry.source, constants.O_RDONLY | constants.O_NOFOLLOW);
+  if (entry.size + padding(entry.size) > BUFFER_SIZE) {
     return streamContent(w, fd, entry.size).finally(() => closeSync(fd));
-  } finally {
-    if (closeNow) closeSync(fd);
   }
+  try {
+    w.room(entry.size);
+    readInto(w, fd, entry.size, 0);
+    w.zeros(padding(entry.size));
+  } finally {
+    closeSync(fd);
+  }
+  return undefined;
 }
 
 function header(

@@ -258,6 +258,20 @@ File('big bodies go through copyFileRange at their offsets in the layer file; EX
   }
 });
 
+File(
+  'a failing copyFileRange (not one that means "unsupported") is ERR_OVL_WRITE_FAILED naming the entry',
+  async () => {
+    const tar = await buildTar([{ name: 'big', content: big }]);
+    const layer = join(dir, 'layer.tar');
+    writeFileSync(layer, tar);
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    const err = await applyWith(recordingSys('EIO').sys, layer, out).catch((e: unknown) => e);
+    assert.is((err as TarError).code, 'ERR_OVL_WRITE_FAILED');
+    assert.is((err as TarError).entry, 'big');
+  },
+);
+
 File('hostile names through a layer file stay inside the target (the same writer)', async () => {
   const outside = tempDir('file-outside');
   try {

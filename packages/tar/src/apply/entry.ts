@@ -7,6 +7,7 @@ import { cleanEntryName, splitPath } from './entry-name.js';
 import type { BodyBypass } from './file-feed.js';
 import { entryMeta } from './metadata.js';
 import type { ApplyOptions } from './options.js';
+import { writeFailed } from './resolver.js';
 import { applyOpaque, applyWhiteout } from './whiteout-apply.js';
 import type { EntryWriter } from './writer.js';
 
@@ -100,7 +101,12 @@ export function applyEntry(
         if (failed) return;
         try {
           if (skip) {
-            const n = copyRange(w.sys, skip.fd, skip.from, fd, skip.inline, skip.length);
+            let n: number;
+            try {
+              n = copyRange(w.sys, skip.fd, skip.from, fd, skip.inline, skip.length);
+            } catch (cause) {
+              throw writeFailed(entry, p.abs, 'copy the content of', cause);
+            }
             if (n < skip.length) throw truncated(entry);
             onContent(n);
           }

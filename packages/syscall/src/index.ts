@@ -1,4 +1,5 @@
 export * from './constants.js';
+export { copyFileRange } from './copy-file-range.js';
 export { errnoName, SyscallError } from './errors.js';
 export { flock, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN } from './flock.js';
 export { makedev, mknod, splitDev } from './mknod.js';

@@ -8,6 +8,7 @@ import { extract as createExtract, type Extract, type Header } from 'tar-stream'
 import { decompress } from '../decompress.js';
 import { TarError } from '../errors.js';
 import { applyEntry, type EntryBody } from './entry.js';
+import { drained } from './file-feed.js';
 import { type LayerInput, type LayerSource, openLayerSource } from './layer-source.js';
 import type { ApplyOptions, ApplyResult, WhiteoutFormat } from './options.js';
 import { parsePaxRecords } from './pax.js';
@@ -174,17 +175,7 @@ async function feedStream(
   for await (const chunk of source) {
     if (extract.destroyed) return;
     count((chunk as Uint8Array).length);
-    if (!extract.write(chunk)) {
-      await new Promise<void>((resolve) => {
-        const go = () => {
-          extract.off('drain', go);
-          extract.off('close', go);
-          resolve();
-        };
-        extract.on('drain', go);
-        extract.on('close', go);
-      });
-    }
+    if (!extract.write(chunk)) await drained(extract);
   }
   if (!extract.destroyed) extract.end(undefined as never);
 }

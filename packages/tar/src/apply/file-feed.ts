@@ -120,7 +120,8 @@ export class FileFeed {
   }
 }
 
-function drained(extract: Extract): Promise<void> {
+/** Resolves when tar-stream wants more input again (or has closed): the back-pressure wait of a feeder. */
+export function drained(extract: Extract): Promise<void> {
   return new Promise<void>((resolve) => {
     const go = () => {
       extract.off('drain', go);

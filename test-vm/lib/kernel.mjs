@@ -57,9 +57,25 @@ export function ensureKernel(cacheDir, log) {
   mkdirSync(dir, { recursive: true });
   let deb = process.env.OVL_VM_KERNEL_DEB;
   if (!deb) {
-    const pkg = aptKernelPackage();
-    log(`downloading ${pkg} with apt-get download`);
-    deb = download(pkg, dir);
+    const fetch = () => {
+      const pkg = aptKernelPackage();
+      log(`downloading ${pkg} with apt-get download`);
+      return download(pkg, dir);
+    };
+    try {
+      deb = fetch();
+    } catch (err) {
+      // Package lists that are missing (an image shipped without them) or stale (the mirror has moved
+      // on to a newer kernel build, so the listed .deb is gone) fail here: as root, refresh them once.
+      if (process.getuid?.() !== 0) throw err;
+      log(`${err.message}; running apt-get update once and trying again`);
+      try {
+        execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      } catch (cause) {
+        throw new VmUnavailableError(`apt-get update failed: ${cause.stderr ?? cause.message}`, { cause });
+      }
+      deb = fetch();
+    }
   }
   const root = join(dir, 'root');
   const partial = `${root}.partial`;

@@ -1,6 +1,17 @@
 export * from './constants.js';
 export { copyFileRange } from './copy-file-range.js';
 export { errnoName, SyscallError } from './errors.js';
+export {
+  AT_FDCWD,
+  close,
+  fchmod,
+  fchown,
+  futimens,
+  O_CLOEXEC,
+  O_PATH,
+  openat,
+  writeAll,
+} from './fd-calls.js';
 export { flock, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN } from './flock.js';
 export { makedev, mknod, splitDev } from './mknod.js';
 export { chroot, getPageSize, mount, umount2 } from './mount.js';

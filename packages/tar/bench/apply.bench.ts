@@ -43,13 +43,14 @@ function timed(cmd: string, args: string[]): Sample {
   return { seconds: Number(s), maxRSS: Number(kb) * 1024 };
 }
 
-function ovl(layer: string, target: string): Sample {
+function ovl(layer: string, target: string, threads?: number): Sample {
   // The built package without tsx, as users run it (tsx alone adds ~35 MB of RSS); the .ts twin otherwise.
   const built = existsSync(join(import.meta.dirname, '../dist/index.js'));
   const args = built
     ? [join(import.meta.dirname, 'run-apply.mjs'), layer, target]
     : ['--import', 'tsx', join(import.meta.dirname, 'run-apply.ts'), layer, target];
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  const env = threads === undefined ? process.env : { ...process.env, OVL_BENCH_THREADS: String(threads) };
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
   if (r.status !== 0) throw new Error(`ovl apply failed: ${r.stderr}`);
   const j = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
   return { seconds: j.seconds, maxRSS: j.maxRSS };
@@ -62,7 +63,9 @@ const tools: Tool[] = [
     run: (layer, target) => timed('tar', ['--xattrs', '--xattrs-include=*', '-xf', layer, '-C', target]),
   },
   { name: 'bsdtar -x', run: (layer, target) => timed('bsdtar', ['-xpf', layer, '-C', target]) },
-  { name: 'ovl apply', run: ovl },
+  { name: 'ovl apply', run: (layer, target) => ovl(layer, target) },
+  // The calling thread alone (`threads: 0`): what the writer threads add.
+  { name: 'ovl, 1 thread', run: (layer, target) => ovl(layer, target, 0) },
 ];
 
 const median = (xs: number[]) => {

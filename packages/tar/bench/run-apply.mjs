@@ -10,7 +10,7 @@ const t0 = process.hrtime.bigint();
 const r = await apply(
   process.env.OVL_BENCH_INPUT === 'stream' ? createReadStream(layer, { highWaterMark: 1 << 20 }) : layer,
   target,
-  { format },
+  { format, threads: process.env.OVL_BENCH_THREADS ? Number(process.env.OVL_BENCH_THREADS) : undefined },
 );
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 console.log(

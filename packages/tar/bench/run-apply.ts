@@ -19,7 +19,8 @@ const t0 = process.hrtime.bigint();
 // By path, as run-apply.mjs (OVL_BENCH_INPUT=stream: a 1 MiB ReadStream).
 const input =
   process.env.OVL_BENCH_INPUT === 'stream' ? createReadStream(layer, { highWaterMark: 1 << 20 }) : layer;
-const r = await apply(input, target, { format: format as 'flatten' });
+const threads = process.env.OVL_BENCH_THREADS ? Number(process.env.OVL_BENCH_THREADS) : undefined;
+const r = await apply(input, target, { format: format as 'flatten', threads });
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 console.log(
   JSON.stringify({

@@ -5,10 +5,11 @@ import { WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from '../white
 import { copyRange } from './copy-range.js';
 import { cleanEntryName, splitPath } from './entry-name.js';
 import type { BodyBypass } from './file-feed.js';
-import { entryMeta } from './metadata.js';
+import { type EntryMeta, entryMeta } from './metadata.js';
 import type { ApplyOptions } from './options.js';
 import { writeFailed } from './resolver.js';
 import { applyOpaque, applyWhiteout } from './whiteout-apply.js';
+import { INLINE_MAX } from './write-threads.js';
 import type { EntryWriter } from './writer.js';
 
 /** The body of an entry as tar-stream hands it over (a streamx Readable). */
@@ -40,6 +41,8 @@ export function applyEntry(
   const hasBody = size > 0 && header.type !== 'directory';
 
   if (w.format !== 'aufs' && base.startsWith(WHITEOUT_PREFIX)) {
+    // Whiteouts remove and list what is there: the writer threads finish what they have first.
+    w.threads?.barrier();
     if (base === WHITEOUT_OPAQUE) applyOpaque(w, parent, entry, options.userxattr ?? false);
     else if (!base.startsWith(WHITEOUT_META_PREFIX)) {
       applyWhiteout(
@@ -73,6 +76,11 @@ export function applyEntry(
     case 'file':
     case 'contiguous-file': {
       const p = w.placeClean(rel, entry)!;
+      const flags = w.dispatch(p, meta);
+      if (flags >= 0) {
+        threadedFile(w, p.realParent, p.base, entry, meta, flags, size, body, onContent, done, bypass);
+        return;
+      }
       const fd = w.openFile(p, entry, meta.mode);
       if (!hasBody) {
         w.finishFile(fd, p, meta, entry);
@@ -145,6 +153,72 @@ export function applyEntry(
       );
   }
 }
+
+/**
+ * A regular file written by a writer thread (EntryWriter.dispatch said it may be). A body up to
+ * INLINE_MAX is collected and handed over in one record when it ends; a bigger one goes chunk by chunk.
+ * A body that bypasses the parser (a plain layer file) is copied from the layer file by the thread.
+ */
+function threadedFile(
+  w: EntryWriter,
+  realParent: string,
+  base: string,
+  entry: string,
+  meta: EntryMeta,
+  flags: number,
+  size: number,
+  body: EntryBody,
+  onContent: (n: number) => void,
+  done: (err?: unknown) => void,
+  bypass: (() => BodyBypass | undefined) | undefined,
+): void {
+  const threads = w.threads!;
+  const dir = w.resolver.abs(realParent);
+  const t = threads.pick(dir);
+  if (size === 0) {
+    threads.file(t, dir, base, entry, meta, flags, NO_CHUNKS, true);
+    done();
+    return;
+  }
+  const skip = bypass?.();
+  const range = skip ? { fd: skip.fd, from: skip.from, length: skip.length } : undefined;
+  let inline = skip ? skip.inline : size;
+  const collect = inline <= INLINE_MAX;
+  const chunks: Uint8Array[] = [];
+  if (!collect) threads.file(t, dir, base, entry, meta, flags, NO_CHUNKS, false);
+  let failed = false;
+  body.on('error', () => {});
+  body.on('data', (chunk) => {
+    if (failed || inline === 0) return;
+    const part = chunk.length <= inline ? chunk : chunk.subarray(0, inline);
+    inline -= part.length;
+    onContent(part.length);
+    if (collect) chunks.push(part);
+    else {
+      try {
+        threads.data(t, entry, meta, flags, part, false);
+      } catch (err) {
+        failed = true;
+        done(err);
+      }
+    }
+  });
+  body.on('end', () => {
+    if (failed) return;
+    try {
+      if (collect) threads.file(t, dir, base, entry, meta, flags, chunks, true, range);
+      else threads.data(t, entry, meta, flags, NO_BYTES, true, range);
+      if (range) onContent(range.length);
+    } catch (err) {
+      done(err);
+      return;
+    }
+    done();
+  });
+}
+
+const NO_CHUNKS: readonly Uint8Array[] = [];
+const NO_BYTES = new Uint8Array(0);
 
 function truncated(entry: string): TarError {
   return new TarError('ERR_OVL_BAD_TAR', `entry '${entry}': the layer file ends inside its content`, {

@@ -29,6 +29,9 @@ export class PathResolver {
     return rel === '' ? this.root : `${this.root}/${rel}`;
   }
 
+  /** Called before a path is looked up on disk (a cache miss), with its real root-relative path. */
+  beforeLookup: ((rel: string) => void) | undefined;
+
   /** Called when `invalidate` drops the cache, for what others learnt about the same directories. */
   onInvalidate: (() => void) | undefined;
 
@@ -92,6 +95,7 @@ export class PathResolver {
   ): string | undefined {
     const rel = parent === '' ? name : `${parent}/${name}`;
     const path = this.abs(rel);
+    this.beforeLookup?.(rel);
     const st = lstatSync(path, { throwIfNoEntry: false });
     if (st === undefined) {
       if (!create) return undefined;

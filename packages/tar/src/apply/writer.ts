@@ -37,6 +37,8 @@ import type { EntryMeta } from './metadata.js';
 import type { ApplyOptions, WhiteoutFormat } from './options.js';
 import { PathResolver, writeFailed } from './resolver.js';
 import { type ApplySyscalls, S_IFBLK, S_IFCHR, S_IFIFO } from './syscalls.js';
+import { FLAG } from './write-ring.js';
+import type { WriteThreads } from './write-threads.js';
 import { WrittenPaths } from './written-paths.js';
 
 const FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -74,19 +76,40 @@ export class EntryWriter {
   private creatorOwns = new Map<string, boolean>();
   private readonly euid = process.geteuid?.() ?? -1;
   private readonly egid = process.getegid?.() ?? -1;
+  /**
+   * Writer threads, when this apply has them (write-threads.ts). Files handed to them are created
+   * later, so every operation that could meet one of them waits for the threads first (`barrier`).
+   */
+  threads: WriteThreads | undefined;
+  /**
+   * Real dirs this apply created (and the root, when it was empty): nothing of anyone else is in them,
+   * so a file there can go to a writer thread unless something of this layer claimed its name.
+   */
+  private readonly fresh = new Set<string>();
+  /** Real paths in fresh dirs that this apply has created or handed to a thread. */
+  private readonly claimed = new Set<string>();
 
-  constructor(root: string, options: ApplyOptions, sys: ApplySyscalls) {
+  constructor(root: string, options: ApplyOptions, sys: ApplySyscalls, rootEmpty = false) {
     this.resolver = new PathResolver(root);
     this.format = options.format ?? 'flatten';
     this.sys = sys;
     this.chown = options.preserveOwners ?? process.getuid?.() === 0;
     this.umask = readUmask();
-    this.resolver.onInvalidate = () => this.creatorOwns.clear();
-    if (this.format === 'flatten') {
-      const written = new WrittenPaths();
-      this.written = written;
-      this.resolver.onCreate = (real, parent) => written.addFreshDir(real, parent);
-    }
+    if (rootEmpty) this.fresh.add('');
+    this.resolver.onInvalidate = () => {
+      this.creatorOwns.clear();
+      this.threads?.forgetDirs();
+    };
+    // A path a thread may still be creating is looked at only once the threads are done.
+    this.resolver.beforeLookup = (rel) => {
+      if (this.claimed.has(rel)) this.threads?.barrier();
+    };
+    const written = this.format === 'flatten' ? new WrittenPaths() : undefined;
+    this.written = written;
+    this.resolver.onCreate = (real, parent) => {
+      this.fresh.add(real);
+      written?.addFreshDir(real, parent);
+    };
   }
 
   /** Resolves where an entry goes; creates missing parents. */
@@ -100,11 +123,40 @@ export class EntryWriter {
     const realParent = rel === '' ? '' : this.resolver.resolveDir(parent, createParents, entry);
     if (realParent === undefined) return undefined;
     const real = rel === '' ? '' : realParent === '' ? base : `${realParent}/${base}`;
+    if (this.threads && this.claimed.has(real)) this.threads.barrier();
     return { rel, parent, base, realParent, real, abs: this.resolver.abs(real) };
   }
 
   markWritten(p: Placement): void {
     this.written?.add(p.real, p.realParent);
+    if (this.fresh.has(p.realParent)) this.claimed.add(p.real);
+  }
+
+  /**
+   * Whether the regular file `p` can go to a writer thread, and if so the FLAG bits of what finishing
+   * it takes (chown, chmod); -1 when it must be written here. It can when a thread is up, the file has
+   * no xattrs (rare; written here), its dir is fresh and its name unclaimed (so creating it cannot meet
+   * anything: O_EXCL succeeds), and the owner a new file gets in that dir is known (learnt from a first
+   * file written here).
+   */
+  dispatch(p: Placement, meta: EntryMeta): number {
+    const threads = this.threads;
+    if (threads === undefined || meta.xattrs !== undefined || !threads.ready()) return -1;
+    // A fresh dir is a claimed name too (a file entry replacing it is done here).
+    if (!this.fresh.has(p.realParent) || this.claimed.has(p.real) || this.fresh.has(p.real)) return -1;
+    let flags = 0;
+    if (this.chown) {
+      if (meta.uid !== this.euid || meta.gid !== this.egid) flags |= FLAG.CHOWN;
+      else {
+        const owns = this.creatorOwns.get(p.realParent);
+        if (owns === undefined) return -1;
+        if (!owns) flags |= FLAG.CHOWN;
+      }
+    }
+    if (this.umask < 0 || meta.mode & 0o7000 || meta.mode & this.umask) flags |= FLAG.CHMOD;
+    this.markWritten(p);
+    this.claimed.add(p.real);
+    return flags;
   }
 
   /**
@@ -112,6 +164,8 @@ export class EntryWriter {
    * Returns true when a directory was kept.
    */
   removeExisting(abs: string, entry: string, keepDir: boolean): boolean {
+    // What is in the way may be (or hold) a file a thread has yet to create.
+    this.threads?.barrier();
     const st = lstatSync(abs, { throwIfNoEntry: false });
     if (!st) return false;
     try {
@@ -215,8 +269,10 @@ export class EntryWriter {
         }
       }
       this.resolver.remember(p.rel, p.real);
-      if (created) this.written?.addFreshDir(p.real, p.realParent);
-      else this.markWritten(p);
+      if (created) {
+        this.written?.addFreshDir(p.real, p.realParent);
+        this.fresh.add(p.real);
+      } else this.markWritten(p);
     }
     try {
       if (this.chown) lchownSync(p.abs, meta.uid, meta.gid);
@@ -235,6 +291,7 @@ export class EntryWriter {
 
   /** Sets the deferred directory modes and times, in entry order (a repeated dir entry wins). */
   finishDirectories(): void {
+    this.threads?.barrier();
     for (let i = 0; i < this.dirs.length; i++) {
       const abs = this.dirs[i]!;
       // The dir may have been removed or replaced by a later entry: only a real dir gets its metadata
@@ -349,6 +406,7 @@ export class EntryWriter {
 
   /** Closes the file left open by a failure. */
   abort(): void {
+    this.threads?.abort();
     if (this.openFd >= 0) {
       try {
         closeSync(this.openFd);

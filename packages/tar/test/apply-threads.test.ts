@@ -1,0 +1,216 @@
+// apply with writer threads (threads: n): the same tree as on one thread, whatever the layer does to
+// the files the threads are still creating; failures named by entry; the pool reused afterwards.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { apply, isTarError, type TarError } from '../src/index.js';
+import { buildTar, streamOf, type TestEntry } from './fixtures/layer-tar.js';
+import { describeTree, diffTrees, removeDir, tempDir } from './fixtures/tree.js';
+
+const isRoot = process.getuid?.() === 0;
+const Threads = suite('apply: writer threads');
+let dirs: string[] = [];
+const fresh = (name: string) => {
+  const d = tempDir(name);
+  dirs.push(d);
+  return d;
+};
+Threads.after.each(() => {
+  for (const d of dirs) removeDir(d);
+  dirs = [];
+});
+
+/**
+ * Many small files (so the threads take most of them) and, among them, everything that has to meet a
+ * file a thread may not have created yet: duplicates, a file replaced by a dir and the reverse,
+ * hardlinks to thread-written files, a symlinked dir, whiteouts and an opaque dir, setuid and owners,
+ * a body of several records and a big one.
+ */
+function mixedLayer(): TestEntry[] {
+  const e: TestEntry[] = [];
+  for (let d = 0; d < 12; d++) {
+    e.push({ name: `d${d}/`, type: 'directory', mode: 0o755 });
+    for (let f = 0; f < 150; f++) {
+      e.push({
+        name: `d${d}/f${f}`,
+        content: `file ${d}/${f} `.repeat((f % 7) + 1),
+        mode: f % 5 ? 0o644 : 0o600,
+      });
+    }
+  }
+  e.push(
+    { name: 'd0/f1', content: 'the later entry wins' },
+    { name: 'd0/f2/', type: 'directory', mode: 0o700 },
+    { name: 'd0/f2/inside', content: 'a dir replaced the file' },
+    { name: 'd1/', type: 'directory', mode: 0o750 },
+    { name: 'd2', content: 'a file replaced the whole dir' },
+    { name: 'd3/hard', type: 'link', linkname: 'd3/f10' },
+    { name: 'd4/f5', type: 'link', linkname: 'd4/f6' },
+    { name: 'via', type: 'symlink', linkname: 'd5' },
+    { name: 'via/through-link', content: 'lands in d5' },
+    { name: 'd6/.wh.f7', content: '' },
+    { name: 'd7/.wh..wh..opq', content: '' },
+    { name: 'd8/su', content: 'ELF', mode: 0o4755 },
+    { name: 'd8/owned', content: 'x', uid: 1000, gid: 100 },
+    { name: 'd8/sticky', content: 'x', mode: 0o1644 },
+    { name: 'd9/medium', content: Buffer.alloc(700 << 10, 0x61) },
+    { name: 'd9/big', content: Buffer.alloc(3 << 20, 0x62) },
+    { name: 'd9/empty', content: '' },
+    { name: 'd10/f3/under-a-file', content: 'the parent is a file: refused' },
+  );
+  return e;
+}
+
+async function applyBoth(
+  entries: TestEntry[],
+  format: 'flatten' | 'overlay' | 'aufs',
+  setup?: (d: string) => void,
+) {
+  const tar = await buildTar(entries);
+  const out: Array<{ dir: string; threaded: number; error?: TarError }> = [];
+  for (const threads of [0, 2]) {
+    const dir = fresh(`threads-${threads}`);
+    setup?.(dir);
+    const layer = join(fresh('layer'), 'layer.tar');
+    writeFileSync(layer, tar);
+    try {
+      const r = await apply(threads ? layer : streamOf(tar, 50_000), dir, { format, threads });
+      out.push({ dir, threaded: r.threadedFiles });
+    } catch (err) {
+      out.push({ dir, threaded: -1, error: err as TarError });
+    }
+  }
+  return out;
+}
+
+for (const format of ['flatten', 'overlay', 'aufs'] as const) {
+  Threads(`'${format}': the tree is the one a single thread makes`, async () => {
+    const [one, two] = await applyBoth(mixedLayer().slice(0, -1), format);
+    assert.is(one!.error, undefined);
+    assert.is(two!.error, undefined);
+    const diffs = diffTrees(
+      describeTree(two!.dir, { mtimes: true, skipRootMeta: true }),
+      describeTree(one!.dir, { mtimes: true, skipRootMeta: true }),
+    );
+    assert.equal(diffs, []);
+  });
+}
+
+Threads(
+  'most small files go to the threads; none with threads: 0; a failing entry fails the same',
+  async () => {
+    // The last entry fails (a file in the way of a dir) on both; dir times are never set then.
+    const [one, two] = await applyBoth(mixedLayer(), 'flatten');
+    assert.ok(isTarError(one!.error, 'ERR_OVL_WRITE_FAILED'), `one thread: ${one!.error}`);
+    assert.ok(isTarError(two!.error, 'ERR_OVL_WRITE_FAILED'), `two threads: ${two!.error}`);
+    assert.is(two!.error!.entry, 'd10/f3/under-a-file');
+    assert.equal(diffTrees(describeTree(two!.dir), describeTree(one!.dir)), []);
+    const [single, threaded] = await applyBoth(mixedLayer().slice(0, -1), 'flatten');
+    assert.is(single!.threaded, 0);
+    assert.ok(threaded!.threaded > 1500, `threaded files: ${threaded!.threaded}`);
+  },
+);
+
+Threads(
+  "'flatten' onto a tree from earlier layers: whiteouts and replacements meet thread-written files",
+  async () => {
+    const lower = (d: string) => {
+      for (let i = 0; i < 5; i++) {
+        mkdirSync(join(d, `d${i}`), { recursive: true });
+        for (let f = 0; f < 20; f++) {
+          writeFileSync(join(d, `d${i}`, `old${f}`), 'old');
+          utimesSync(join(d, `d${i}`, `old${f}`), 1e9, 1e9);
+        }
+        utimesSync(join(d, `d${i}`), 1e9, 1e9);
+      }
+      writeFileSync(join(d, 'd6'), 'a file where the layer has a dir');
+      utimesSync(join(d, 'd6'), 1e9, 1e9);
+    };
+    const entries: TestEntry[] = [
+      ...mixedLayer().slice(0, -1),
+      { name: 'd0/.wh..wh..opq', content: '' },
+      { name: '.wh.d1', content: '' },
+    ];
+    const [one, two] = await applyBoth(entries, 'flatten', lower);
+    assert.is(one!.error, undefined);
+    assert.is(two!.error, undefined);
+    assert.equal(
+      diffTrees(
+        describeTree(two!.dir, { mtimes: true, skipRootMeta: true }),
+        describeTree(one!.dir, { mtimes: true, skipRootMeta: true }),
+      ),
+      [],
+    );
+  },
+);
+
+Threads('a write that fails in a thread names its entry; the next apply reuses the threads', async () => {
+  if (!isRoot) return console.log('  skipped: mounting a small tmpfs needs root');
+  const small = fresh('enospc');
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small]);
+  if (r.status !== 0) return console.log(`  skipped: cannot mount tmpfs (${r.stderr})`);
+  try {
+    const entries: TestEntry[] = [{ name: 'd/', type: 'directory' }];
+    for (let i = 0; i < 400; i++) entries.push({ name: `d/f${i}`, content: Buffer.alloc(8192, 1) });
+    const tar = await buildTar(entries);
+    const err = await apply(streamOf(tar), small, { threads: 2 }).then(
+      () => undefined,
+      (e: TarError) => e,
+    );
+    assert.ok(isTarError(err, 'ERR_OVL_WRITE_FAILED'), String(err));
+    assert.match(err!.entry ?? '', /^d\/f\d+$/);
+    assert.is((err!.cause as { code?: string }).code, 'ENOSPC');
+    assert.match(err!.message, /ENOSPC/);
+  } finally {
+    spawnSync('umount', [small]);
+  }
+  const again = fresh('after-failure');
+  const entries: TestEntry[] = [{ name: 'x/', type: 'directory' }];
+  for (let i = 0; i < 300; i++) entries.push({ name: `x/f${i}`, content: `${i}` });
+  const res = await apply(streamOf(await buildTar(entries)), again, { threads: 2 });
+  assert.ok(res.threadedFiles > 250, `threaded after a failure: ${res.threadedFiles}`);
+  assert.is(Object.keys(describeTree(again)).length, 302);
+});
+
+Threads('abort while threads write: ERR_OVL_ABORTED, no hang, threads usable after', async () => {
+  const entries: TestEntry[] = [];
+  for (let i = 0; i < 4000; i++) entries.push({ name: `a${i % 40}/f${i}`, content: 'y'.repeat(100) });
+  const tar = await buildTar(entries);
+  const ac = new AbortController();
+  let seen = 0;
+  const err = await apply(streamOf(tar, 4096), fresh('abort'), {
+    threads: 2,
+    signal: ac.signal,
+    onProgress: (p) => {
+      if (p.entries > 1500 && seen++ === 0) ac.abort(new Error('stop'));
+    },
+  }).then(
+    () => undefined,
+    (e: TarError) => e,
+  );
+  assert.ok(isTarError(err, 'ERR_OVL_ABORTED'), String(err));
+  const r = await apply(streamOf(tar), fresh('after-abort'), { threads: 2 });
+  assert.is(r.entries, 4000);
+  assert.ok(r.threadedFiles > 3000);
+});
+
+Threads('the whole apply suite passes with writer threads forced (OVL_APPLY_THREADS=2)', () => {
+  const require = createRequire(import.meta.url);
+  const uvuBin = join(dirname(require.resolve('uvu')), '..', 'bin.js');
+  const { OVL_TEST_RESULTS: _, ...env } = process.env;
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', uvuBin, 'test', '^apply-(entries|file|interop|safety|stream|whiteouts)\\.test\\.ts$'],
+    { cwd: join(import.meta.dirname, '..'), env: { ...env, OVL_APPLY_THREADS: '2' }, encoding: 'utf8' },
+  );
+  const total = Number(r.stdout.match(/Total:\s+(\d+)/)?.[1] ?? 0);
+  const passed = Number(r.stdout.match(/Passed:\s+(\d+)/)?.[1] ?? -1);
+  assert.ok(total >= 60, `tests run: ${total}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+  assert.is(passed, total, r.stdout.slice(-3000));
+  assert.is(r.status, 0);
+});
+
+Threads.run();

@@ -114,6 +114,7 @@ Stream('a 4 GiB layer applies with flat memory (peak RSS under 150 MB, tsx inclu
     const r = JSON.parse(res.stdout.trim().split('\n').at(-1)!);
     assert.is(r.contentBytes, 4 * 1024 * 1024 * 1024);
     assert.is(statSync(join(out, 'big/file15')).size, 256 * 1024 * 1024);
+    console.log(`  rss ${(r.maxRSS / 1e6).toFixed(0)}`);
     assert.ok(r.maxRSS < 150e6, `peak RSS ${(r.maxRSS / 1e6).toFixed(0)} MB`);
   } finally {
     removeDir(out);

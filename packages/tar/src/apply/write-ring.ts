@@ -80,7 +80,7 @@ export const FLAG = {
 } as const;
 
 /** Ring bytes per worker. Records are at most a quarter of it, so one always fits once it drains. */
-export const RING_BYTES = 4 << 20;
+export const RING_BYTES = 2 << 20;
 export const MAX_RECORD = RING_BYTES / 4;
 
 export interface RingLayout {

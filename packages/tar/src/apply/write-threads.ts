@@ -81,7 +81,7 @@ class Thread {
       workerData: { ctrl: this.ctrl.buffer, ring: this.ring, layout: LAYOUT, port: port2 },
       transferList: [port2],
       // The worker allocates next to nothing per file: small heaps keep its share of RSS small.
-      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
+      resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 32 },
     });
     this.worker.unref();
     const gone = (why: string) => {

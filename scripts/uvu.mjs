@@ -23,7 +23,8 @@ child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);
 });
 child.on('close', (code, signal) => {
-  const num = (label) => Number(out.match(new RegExp(`${label}:\\s+(\\d+)`))?.[1] ?? 0);
+  // The last summary is uvu's own: a failing test's message may quote the summary of a nested run.
+  const num = (label) => Number([...out.matchAll(new RegExp(`${label}:\\s+(\\d+)`, 'g'))].at(-1)?.[1] ?? 0);
   const total = num('Total');
   const passed = num('Passed');
   const skipped = num('Skipped');

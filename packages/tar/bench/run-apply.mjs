@@ -1,6 +1,6 @@
 // Plain-JS twin of run-apply.ts for the benches: no tsx in the measured process (tsx alone is ~35 MB
 // of RSS and loads modules through a worker). Needs `pnpm --filter @ovl/tar build` first.
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { apply } from '../dist/index.js';
 
 const [layer, target, format = 'flatten'] = process.argv.slice(2);
@@ -16,8 +16,17 @@ const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 console.log(
   JSON.stringify({
     seconds,
-    maxRSS: process.resourceUsage().maxRSS * 1024,
+    maxRSS: peakRss(),
     entries: r.entries,
     bytes: r.bytes,
   }),
 );
+
+/**
+ * This process's peak RSS. VmHWM, not getrusage's maxrss: Linux carries maxrss over from the pre-exec
+ * image, so a child forked from a big parent reports at least the parent's RSS at the fork.
+ */
+function peakRss() {
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return hwm ? Number(hwm[1]) * 1024 : process.resourceUsage().maxRSS * 1024;
+}

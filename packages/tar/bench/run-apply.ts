@@ -1,10 +1,10 @@
 /**
  * Child process of the benches: applies one layer file into one dir and prints
  * `{ seconds, maxRSS, entries, bytes }` as JSON. Timing starts when the apply starts (not at Node's
- * start-up), as a library caller sees it; maxRSS is the whole process's peak. Uses the built package
+ * start-up), as a library caller sees it; maxRSS is the whole process's peak (VmHWM). Uses the built package
  * (dist/) when there is one, as users get it.
  */
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 
 const [layer, target, format = 'flatten'] = process.argv.slice(2);
 if (!layer || !target) {
@@ -25,8 +25,17 @@ const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 console.log(
   JSON.stringify({
     seconds,
-    maxRSS: process.resourceUsage().maxRSS * 1024,
+    maxRSS: peakRss(),
     entries: r.entries,
     bytes: r.bytes,
   }),
 );
+
+/**
+ * This process's peak RSS. VmHWM, not getrusage's maxrss: Linux carries maxrss over from the pre-exec
+ * image, so a child forked from a big parent reports at least the parent's RSS at the fork.
+ */
+function peakRss(): number {
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return hwm ? Number(hwm[1]) * 1024 : process.resourceUsage().maxRSS * 1024;
+}

@@ -14,7 +14,10 @@ const cache = new Map<string, SiblingScript>();
 export function siblingScript(name: string): SiblingScript {
   let found = cache.get(name);
   if (found) return found;
-  const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+  // import.meta.url in the ESM build, __filename in the CJS one (where tsup leaves import.meta empty).
+  // Not `typeof __filename` first: `node -e` and the REPL have a global __filename ('[eval]').
+  const url: string | undefined = import.meta.url;
+  const here = url ? fileURLToPath(url) : __filename;
   const ext = here.endsWith('.ts') ? '.ts' : here.endsWith('.cjs') ? '.cjs' : '.js';
   const script = join(dirname(here), `${name}${ext}`);
   if (!existsSync(script)) {

@@ -1,7 +1,7 @@
 // apply with writer threads (threads: n): the same tree as on one thread, whatever the layer does to
 // the files the threads are still creating; failures named by entry; the pool reused afterwards.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { suite } from 'uvu';
@@ -195,6 +195,62 @@ Threads('abort while threads write: ERR_OVL_ABORTED, no hang, threads usable aft
   const r = await apply(streamOf(tar), fresh('after-abort'), { threads: 2 });
   assert.is(r.entries, 4000);
   assert.ok(r.threadedFiles > 3000);
+});
+
+Threads(
+  'big bodies of a layer file go to idle threads unasked; small files then stay on this one',
+  async () => {
+    // 12 bodies of 9 MiB, each with its own bytes, between small files: threads start at the first
+    // big body (the pool is warm from the tests above) and take big bodies only.
+    const entries: TestEntry[] = [{ name: 'big/', type: 'directory' }];
+    for (let i = 0; i < 12; i++) {
+      entries.push({ name: `big/small${i}`, content: `small ${i}` });
+      const body = Buffer.alloc(9 << 20, i + 1);
+      body.write(`head of ${i}`, 0);
+      body.write(`tail of ${i}`, body.length - 20);
+      entries.push({
+        name: `big/f${i}`,
+        content: body,
+        mode: i % 2 ? 0o640 : 0o4755,
+        uid: 1000 + i,
+        gid: 100,
+      });
+    }
+    const layer = join(fresh('big-layer'), 'layer.tar');
+    writeFileSync(layer, await buildTar(entries));
+    const dir = fresh('big-out');
+    const r = await apply(layer, dir);
+    assert.ok(r.threadedFiles >= 1 && r.threadedFiles <= 12, `threaded files: ${r.threadedFiles}`);
+    for (let i = 0; i < 12; i++) {
+      const got = readFileSync(join(dir, `big/f${i}`));
+      const want = entries[2 + 2 * i]!.content as Buffer;
+      assert.ok(got.equals(want), `big/f${i}: ${got.length} bytes, head ${got.subarray(0, 10)}`);
+      const st = statSync(join(dir, `big/f${i}`));
+      assert.is(st.mode & 0o7777, i % 2 ? 0o640 : 0o4755, `big/f${i} mode`);
+      if (isRoot) assert.is(st.uid, 1000 + i);
+      assert.is(readFileSync(join(dir, `big/small${i}`), 'utf8'), `small ${i}`);
+    }
+  },
+);
+
+Threads('the built package starts its threads from `node -e` (ESM and CJS)', async () => {
+  const dist = join(import.meta.dirname, '../dist');
+  if (!existsSync(join(dist, 'index.js'))) return console.log('  skipped: dist not built (pnpm build)');
+  const entries: TestEntry[] = [{ name: 'x/', type: 'directory' }];
+  for (let i = 0; i < 300; i++) entries.push({ name: `x/f${i}`, content: `${i}` });
+  const layer = join(fresh('eval-layer'), 'layer.tar');
+  writeFileSync(layer, await buildTar(entries));
+  for (const load of [
+    `import(${JSON.stringify(join(dist, 'index.js'))})`,
+    `Promise.resolve(require(${JSON.stringify(join(dist, 'index.cjs'))}))`,
+  ]) {
+    // `node -e` has a global __filename ('[eval]'): the ESM build once took it for its own path.
+    const out = fresh('eval-out');
+    const script = `${load}.then((m) => m.apply(${JSON.stringify(layer)}, ${JSON.stringify(out)}, { threads: 2 })).then((r) => console.log(String(r.threadedFiles)), (e) => { console.error(e); process.exit(1); })`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: '/' });
+    assert.is(r.status, 0, r.stderr);
+    assert.ok(Number(r.stdout.trim()) > 250, `${load}: threaded ${r.stdout.trim()}`);
+  }
 });
 
 Threads('the whole apply suite passes with writer threads forced (OVL_APPLY_THREADS=2)', () => {

@@ -104,8 +104,15 @@ async function applySource(
   const writer = new EntryWriter(root, { ...options, format }, sys, isEmptyDir(root));
   writer.threads = threads;
   const startThreads = () => {
-    writer.threads = WriteThreads.open(threadCount);
+    writer.threads ??= WriteThreads.open(threadCount);
+    writer.threadsTakeAll = true;
   };
+  if (threadCount > 0) {
+    writer.wantThreads = () => {
+      writer.threads = WriteThreads.open(threadCount);
+      writer.threadsTakeAll = false;
+    };
+  }
   // A 1 MiB write buffer: with tar-stream's default (16 KiB) every 64 KiB chunk waits for a 'drain'.
   const extract = createExtract({ highWaterMark: 1 << 20 } as never);
   const pax = hookRawPax(extract);
@@ -141,7 +148,7 @@ async function applySource(
     extract.on('entry', (header: Header, body, next: () => void) => {
       if (failure !== undefined) return;
       lastEntry = header.name;
-      if (entries === THREADS_AT_ENTRIES && threadCount > 0 && writer.threads === undefined) {
+      if (entries === THREADS_AT_ENTRIES && threadCount > 0 && !(writer.threads && writer.threadsTakeAll)) {
         if (bytes / entries < THREADS_MAX_MEAN_ENTRY) startThreads();
       }
       const records = pax.take(header);

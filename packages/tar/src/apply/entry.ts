@@ -12,6 +12,16 @@ import { applyOpaque, applyWhiteout } from './whiteout-apply.js';
 import { INLINE_MAX } from './write-threads.js';
 import type { EntryWriter } from './writer.js';
 
+/**
+ * Bodies from this size on, read from a layer file, go to an idle writer thread (starting the threads
+ * when the apply has none): the thread copies the body from the layer file while the main thread goes
+ * on with the next entries, so big files are written side by side — a layer of big files is memory
+ * bandwidth, and one thread (as `cp`) uses one core of it. Measured on tmpfs, two threads writing two
+ * 128 MiB files took half the time of one writing both; two writing halves of one file, no less (they
+ * take turns on its inode lock).
+ */
+export const BIG_BODY = 8 << 20;
+
 /** The body of an entry as tar-stream hands it over (a streamx Readable). */
 export interface EntryBody {
   on(event: 'data', fn: (chunk: Uint8Array) => void): unknown;
@@ -76,9 +86,12 @@ export function applyEntry(
     case 'file':
     case 'contiguous-file': {
       const p = w.placeClean(rel, entry)!;
-      const flags = w.dispatch(p, meta);
+      // A big body in a layer file: a thread can copy it from there while this one goes on.
+      const big = bypass !== undefined && size >= BIG_BODY;
+      if (big && w.threads === undefined) w.wantThreads?.();
+      const flags = w.dispatch(p, meta, big);
       if (flags >= 0) {
-        threadedFile(w, p.realParent, p.base, entry, meta, flags, size, body, onContent, done, bypass);
+        threadedFile(w, p.realParent, p.base, entry, meta, flags, size, body, onContent, done, bypass, big);
         return;
       }
       const fd = w.openFile(p, entry, meta.mode);
@@ -171,10 +184,11 @@ function threadedFile(
   onContent: (n: number) => void,
   done: (err?: unknown) => void,
   bypass: (() => BodyBypass | undefined) | undefined,
+  big: boolean,
 ): void {
   const threads = w.threads!;
   const dir = w.resolver.abs(realParent);
-  const t = threads.pick(dir);
+  const t = threads.pick(dir, big);
   if (size === 0) {
     threads.file(t, dir, base, entry, meta, flags, NO_CHUNKS, true);
     done();

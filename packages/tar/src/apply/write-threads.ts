@@ -124,7 +124,10 @@ let source: string | undefined;
 
 function writerProgram(): string {
   if (source === undefined) {
-    const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+    // import.meta.url in the ESM build, __filename in the CJS one (where tsup leaves import.meta empty).
+    // Not `typeof __filename` first: `node -e` and the REPL have a global __filename ('[eval]').
+    const url: string | undefined = import.meta.url;
+    const here = url ? fileURLToPath(url) : __filename;
     // The worker loads the same @ovl/syscall this package resolves (its CommonJS build: the worker's
     // source is a script).
     source = writerSource(createRequire(here).resolve('@ovl/syscall'));
@@ -185,9 +188,15 @@ export class WriteThreads {
 
   /**
    * Picks the worker for a file in directory `dir`: the directory's own (files of one directory on
-   * one worker do not fight over its lock), unless that one lags well behind another.
+   * one worker do not fight over its lock), unless that one lags well behind another. A `big` body
+   * (copied from the layer file) goes to an idle worker if there is one: files written side by side
+   * is what scales (two writers of one file take turns on its inode lock).
    */
-  pick(dir: string): number {
+  pick(dir: string, big = false): number {
+    if (big) {
+      const i = this.idleThread();
+      if (i >= 0) return i;
+    }
     const id = this.dirId(dir);
     const n = this.threads.length;
     let best = id % n;
@@ -204,6 +213,15 @@ export class WriteThreads {
       }
     }
     return best;
+  }
+
+  /** A worker that is up and has nothing left to do, or -1. */
+  idleThread(): number {
+    for (let i = 0; i < this.threads.length; i++) {
+      const t = this.threads[i]!;
+      if (t.ready() && Atomics.load(t.ctrl, CTRL.COMPLETED) === t.submitted) return i;
+    }
+    return -1;
   }
 
   private dirId(dir: string): number {

@@ -82,6 +82,13 @@ export class EntryWriter {
    */
   threads: WriteThreads | undefined;
   /**
+   * Whether files of any size go to the threads. When false (threads started only for big bodies, see
+   * BIG_BODY in entry.ts), only files `dispatch` is told are big do, and only to an idle thread.
+   */
+  threadsTakeAll = true;
+  /** Starts threads for big bodies only, when the apply may use threads and has none (set by apply). */
+  wantThreads: (() => void) | undefined;
+  /**
    * Real dirs this apply created (and the root, when it was empty): nothing of anyone else is in them,
    * so a file there can go to a writer thread unless something of this layer claimed its name.
    */
@@ -137,11 +144,12 @@ export class EntryWriter {
    * it takes (chown, chmod); -1 when it must be written here. It can when a thread is up, the file has
    * no xattrs (rare; written here), its dir is fresh and its name unclaimed (so creating it cannot meet
    * anything: O_EXCL succeeds), and the owner a new file gets in that dir is known (learnt from a first
-   * file written here).
+   * file written here). `big`: a body the thread copies from the layer file itself (bypass).
    */
-  dispatch(p: Placement, meta: EntryMeta): number {
+  dispatch(p: Placement, meta: EntryMeta, big = false): number {
     const threads = this.threads;
     if (threads === undefined || meta.xattrs !== undefined || !threads.ready()) return -1;
+    if (!this.threadsTakeAll && (!big || threads.idleThread() < 0)) return -1;
     // A fresh dir is a claimed name too (a file entry replacing it is done here).
     if (!this.fresh.has(p.realParent) || this.claimed.has(p.real) || this.fresh.has(p.real)) return -1;
     let flags = 0;

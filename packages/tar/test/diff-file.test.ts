@@ -2,6 +2,7 @@
 // header encoder, block for block equal to tar-stream's.
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { lsetxattr } from '@ovl/syscall';
 import tarStream from 'tar-stream';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -88,9 +89,12 @@ file(
         for (let f = 0; f < 300; f++) {
           seed = (seed * 1103515245 + 12345) & 0x7fffffff;
           writeFileSync(join(dir, `f${f}`), Buffer.alloc(seed % 9000, (d * 300 + f) & 0xff));
+          // Some with xattrs, among the files whose content the worker reads.
+          if (f % 97 === 3) lsetxattr(join(dir, `f${f}`), 'user.note', `file ${d}/${f}`);
         }
       }
       writeFileSync(join(many, 'big'), Buffer.alloc(3 << 20, 7)); // read on the main thread, in order
+      lsetxattr(join(many, 'big'), 'user.big', 'a big one');
       const a = await collect(diff({ upper: many }));
       const layer = join(out, 'many.tar');
       const r = await diffToFile({ upper: many }, layer);
@@ -98,8 +102,12 @@ file(
       assert.is(r.entries, 3011);
       const x = tempDir('dtf-many-x');
       try {
-        run('tar', ['--numeric-owner', '-xpf', layer, '-C', x]);
-        assert.equal(describeTree(x, { mtimes: true }), describeTree(many, { mtimes: true }));
+        run('tar', ['--numeric-owner', '--xattrs', '--xattrs-include=*', '-xpf', layer, '-C', x]);
+        const want = describeTree(many, { mtimes: true });
+        assert.equal(describeTree(x, { mtimes: true }), want);
+        assert.is(want.filter((line) => line.includes('user.note=')).length, 40, 'xattrs to compare');
+        const f3 = (await readTar(readFileSync(layer))).find((e) => e.name === 'd0/f3');
+        assert.is(f3?.pax?.['SCHILY.xattr.user.note'], 'file 0/3');
       } finally {
         rmTree(x);
       }

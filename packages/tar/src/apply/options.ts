@@ -37,10 +37,12 @@ export interface ApplyOptions {
   onProgress?: (p: ApplyProgress) => void;
   signal?: AbortSignal;
   /**
-   * Writer threads that create small files while the calling thread parses (default: one per core, up
-   * to 4, when there are at least 2 cores; started at the 1000th entry when entries average under
-   * 6 KiB: layers of many small files, where system calls, not bytes, take the time). 0 writes everything on the calling thread. Given explicitly (or by the
-   * OVL_APPLY_THREADS environment variable), they start at once and apply waits for them to be up.
+   * Writer threads that create files while the calling thread parses (default: one per core, up to 4,
+   * when there are at least 2 cores; started at the 1000th entry when entries average under 6 KiB —
+   * layers of many small files, where system calls, not bytes, take the time — or, for big bodies only,
+   * at the first body of 8 MiB or more in a layer file). 0 writes everything on the calling thread.
+   * Given explicitly (or by the OVL_APPLY_THREADS environment variable), they start at once and apply
+   * waits for them to be up.
    */
   threads?: number;
   /** zstd decoder choice; see `decompress`. */

@@ -1,5 +1,6 @@
 // diffToFile: the same bytes as diff(), written to a path or a descriptor; and the in-place ustar
 // header encoder, block for block equal to tar-stream's.
+import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { lsetxattr } from '@ovl/syscall';
@@ -12,6 +13,7 @@ import { diff, diffToFile, type TarError } from '../src/index.js';
 import { collect, describeTree, readTar, richTree, rmTree, run, tempDir } from './diff-helpers.js';
 
 const file = suite('diffToFile');
+const isRoot = process.getuid?.() === 0;
 let tree = '';
 let out = '';
 let streamed: Buffer = Buffer.alloc(0);
@@ -69,6 +71,58 @@ file('to a descriptor: written at its position, left open', async () => {
   assert.is(bytes.subarray(0, 6).toString(), 'PREFIX');
   assert.ok(bytes.subarray(6, 6 + streamed.length).equals(streamed));
   assert.is(bytes.subarray(6 + streamed.length).toString(), 'SUFFIX');
+});
+
+file('to a pipe this very process reads: written in the background, so it cannot deadlock', () => {
+  // A regular file is written synchronously; a pipe must not be: once it is full, a synchronous write
+  // would wait for a reader that needs this event loop. Run in a child with a timeout, so that such a
+  // hang fails the test instead of stopping the suite. The tree's 2.5 MiB file fills the pipe many times.
+  const script = join(out, 'pipe-child.mts');
+  const fifo = join(out, 'fifo');
+  run('mkfifo', [fifo]);
+  const index = join(import.meta.dirname, '../src/index.ts');
+  writeFileSync(
+    script,
+    `import { openSync, closeSync, promises } from 'node:fs';
+     import { diffToFile } from ${JSON.stringify(index)};
+     const reading = promises.open(${JSON.stringify(fifo)}, 'r'); // blocks on the pool until a writer opens
+     const w = openSync(${JSON.stringify(fifo)}, 'w');
+     const chunks = [];
+     const done = new Promise((resolve, reject) =>
+       reading.then((h) => h.createReadStream().on('data', (c) => chunks.push(c)).on('end', resolve).on('error', reject)));
+     const r = await diffToFile({ upper: ${JSON.stringify(tree)} }, w);
+     closeSync(w);
+     await done;
+     const got = Buffer.concat(chunks);
+     process.stdout.write(JSON.stringify({ bytes: r.bytes, got: got.length, hex: got.toString('base64') }));`,
+  );
+  const child = spawnSync(process.execPath, ['--import', 'tsx', script], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    maxBuffer: 64 << 20,
+  });
+  assert.is(child.signal, null, `the child hung writing to the pipe (killed by ${child.signal})`);
+  assert.is(child.status, 0, child.stderr);
+  const r = JSON.parse(child.stdout) as { bytes: number; got: number; hex: string };
+  assert.is(r.got, streamed.length);
+  assert.is(r.bytes, streamed.length);
+  assert.ok(Buffer.from(r.hex, 'base64').equals(streamed), 'the bytes diff() streams');
+});
+
+file('a full file system rejects with ENOSPC, to a regular file and to a device', async () => {
+  // The two ways out: synchronous writes (a regular file) and background ones (/dev/full).
+  const devFull = await diffToFile({ upper: tree }, '/dev/full').catch((e: unknown) => e);
+  assert.is((devFull as NodeJS.ErrnoException).code, 'ENOSPC', String(devFull));
+  if (!isRoot) return console.log('  skipped (regular file): mounting a small tmpfs needs root');
+  const small = join(out, 'small-fs');
+  mkdirSync(small);
+  run('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'ovl-test', small]);
+  try {
+    const err = await diffToFile({ upper: tree }, join(small, 'layer.tar')).catch((e: unknown) => e);
+    assert.is((err as NodeJS.ErrnoException).code, 'ENOSPC', String(err));
+  } finally {
+    run('umount', [small]);
+  }
 });
 
 file('a missing source rejects with ERR_OVL_BAD_SOURCE', async () => {

@@ -63,7 +63,12 @@ export async function layerToFd(
 ): Promise<LayerWriterProgress> {
   const sink = new FdSink(fd);
   const w = new TarBuffer(sink);
-  const encoder = new LayerEncoder(w, options, () => false);
+  const encoder = new LayerEncoder(
+    w,
+    options,
+    () => false,
+    () => sink.writeInBackground(),
+  );
   try {
     await produce((entry) => encoder.write(entry));
     await encoder.finish();
@@ -129,11 +134,14 @@ class LayerEncoder {
   private readonly w: TarBuffer;
   private readonly options: LayerWriterOptions;
   private readonly destroyed: () => boolean;
+  /** Told once the content reader starts (the output's writes can then overlap the walk). */
+  private readonly onReader: (() => void) | undefined;
 
-  constructor(w: TarBuffer, options: LayerWriterOptions, destroyed: () => boolean) {
+  constructor(w: TarBuffer, options: LayerWriterOptions, destroyed: () => boolean, onReader?: () => void) {
     this.w = w;
     this.options = options;
     this.destroyed = destroyed;
+    this.onReader = onReader;
   }
 
   write(entry: LayerEntry): Promise<void> | undefined {
@@ -165,8 +173,14 @@ class LayerEncoder {
     const previous = this.inFlight;
     this.inFlight = undefined;
     if (entries.length > 0) {
-      this.useReader ||=
-        this.seenEntries >= WORKER_MIN_ENTRIES && this.seenBytes <= WORKER_MEAN_MAX * this.seenEntries;
+      if (
+        !this.useReader &&
+        this.seenEntries >= WORKER_MIN_ENTRIES &&
+        this.seenBytes <= WORKER_MEAN_MAX * this.seenEntries
+      ) {
+        this.useReader = true;
+        this.onReader?.();
+      }
       const small = this.useReader ? entries.filter(isSmallFile) : [];
       // Without the reader a batch's files are read at encoding time, straight into the output buffer.
       const content =

@@ -2,10 +2,11 @@
 // sink when full. Two sinks:
 // - a Node Readable (`diff()`): each full buffer is pushed and a fresh one taken, since the consumer
 //   keeps what it was given;
-// - a file descriptor (`diffToFile()`): full buffers are written in order, one `fs.write` at a time on the
-//   libuv pool while the next one fills, and come back for reuse — no page faults for fresh buffers,
-//   no GC of them, and the write overlaps the tree walk.
-import { write } from 'node:fs';
+// - a file descriptor (`diffToFile()`): full buffers are written in order and come back for reuse — no
+//   page faults for fresh buffers, no GC of them. To a regular file they are written synchronously until
+//   the content reader starts (see FdSink), otherwise one `fs.write` at a time on the libuv pool while the
+//   next one fills.
+import { fstatSync, write, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 
 export const BUFFER_SIZE = 1 << 20;
@@ -104,8 +105,17 @@ export class ReadableSink implements TarSink {
 }
 
 /**
- * Writes to `fd` in order (at its current position, so pipes work too), one write in flight; behind
- * while a full buffer waits for the one in flight. A write error fails the next `wait()` or `drain()`.
+ * Writes to `fd` in order, at its current position. A regular file is written synchronously, in the
+ * calling thread, until `writeInBackground()`: there the write is a page-cache copy that cannot block
+ * on a reader, and when the calling thread also reads every file's content (bytes dominate: a rootfs)
+ * handing the writes to the libuv pool made diffToFile slower, not faster (rootfs on tmpfs, 7
+ * alternating rounds: 0.32 s synchronous against 0.36 s; GNU tar 0.22–0.24 s) — a write waits for the
+ * calling thread's event loop to be issued, and a third busy thread on two cores takes turns with the
+ * others. Anything else (a pipe, whose reader may be this very process) and a regular file once the
+ * content reader runs (trees of small files, where the calling thread walks and the write overlaps
+ * that walk: 1.76 s in the background against 1.94 s synchronous) is written one `fs.write` at a time
+ * on the libuv pool; behind while a full buffer waits for the one in flight. A write error fails the
+ * next `wait()` or `drain()` (thrown by `submit` when synchronous).
  */
 export class FdSink implements TarSink {
   private readonly fd: number;
@@ -114,12 +124,29 @@ export class FdSink implements TarSink {
   private writing = false;
   private error: unknown;
   private wake: (() => void) | undefined;
+  private synchronous: boolean;
 
   constructor(fd: number) {
     this.fd = fd;
+    let regular = false;
+    try {
+      regular = fstatSync(fd).isFile();
+    } catch {
+      // A bad descriptor: the first write reports it.
+    }
+    this.synchronous = regular;
+  }
+
+  /** From now on, writes go to the libuv pool (the calling thread has other work to overlap them with). */
+  writeInBackground(): void {
+    this.synchronous = false;
   }
 
   submit(buf: Buffer, length: number): Buffer {
+    if (this.synchronous) {
+      for (let off = 0; off < length; ) off += writeSync(this.fd, buf, off, length - off);
+      return buf;
+    }
     this.queue.push({ buf, length });
     this.next();
     return this.spare.pop() ?? Buffer.allocUnsafe(BUFFER_SIZE);

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 const CACHE = '/var/cache/ovl-bench';
 const ROUNDS = Number(process.env.OVL_BENCH_ROUNDS ?? 3);
 const ONLY = process.env.OVL_BENCH_ONLY; // 'rootfs' or 'small'
+const ONLY_FS = process.env.OVL_BENCH_FS; // 'tmpfs' or 'disk'
 const loadAtStart = loadavg()[0]!;
 
 /** The rootfs-like corpus: the apply bench's debootstrap rootfs when cached, else a ~250 MB slice of /usr. */
@@ -103,7 +104,7 @@ try {
   if (!ONLY || ONLY === 'small') corpora.push(smallCorpus());
   for (const corpus of corpora) {
     const entries = countEntries(corpus.path);
-    for (const where of ['tmpfs', 'disk'] as const) {
+    for (const where of (['tmpfs', 'disk'] as const).filter((w) => !ONLY_FS || w === ONLY_FS)) {
       let src = corpus.path;
       if (where === 'tmpfs') {
         src = join(outDir, 'src');

@@ -187,7 +187,7 @@ function threadedFile(
   big: boolean,
 ): void {
   const threads = w.threads!;
-  const dir = w.resolver.abs(realParent);
+  const dir = w.resolver.absDir(realParent);
   const t = threads.pick(dir, big);
   if (size === 0) {
     threads.file(t, dir, base, entry, meta, flags, NO_CHUNKS, true);

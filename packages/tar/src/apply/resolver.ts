@@ -18,6 +18,9 @@ const MAX_HOPS = 40;
 export class PathResolver {
   readonly root: string;
   private cache = new Map<string, string>();
+  /** The last cache hit (cleared with the cache, and by `remember`). */
+  private lastKey: string | undefined;
+  private lastReal = '';
   /** Called for each directory this resolver creates (a missing parent): its real path and parent's. */
   onCreate: ((real: string, parent: string) => void) | undefined;
 
@@ -29,6 +32,22 @@ export class PathResolver {
     return rel === '' ? this.root : `${this.root}/${rel}`;
   }
 
+  private lastDir: string | undefined;
+  private lastDirAbs = '';
+
+  /**
+   * `abs` of a directory, the same string object while consecutive entries share it: the writer
+   * threads key their directory map by it, and a fresh string per file was hashed afresh every time
+   * (`dirId`: 2% of the main thread's profile on 100,000 small files).
+   */
+  absDir(rel: string): string {
+    if (rel !== this.lastDir) {
+      this.lastDir = rel;
+      this.lastDirAbs = this.abs(rel);
+    }
+    return this.lastDirAbs;
+  }
+
   /** Called before a path is looked up on disk (a cache miss), with its real root-relative path. */
   beforeLookup: ((rel: string) => void) | undefined;
 
@@ -38,12 +57,14 @@ export class PathResolver {
   /** Forget every resolution (a directory or symlink was removed or replaced). */
   invalidate(): void {
     this.cache.clear();
+    this.lastKey = undefined;
     this.onInvalidate?.();
   }
 
   /** Records that `dir` (as entries name it) is the real directory `real`. */
   remember(dir: string, real: string): void {
     this.cache.set(dir, real);
+    this.lastKey = undefined;
   }
 
   /**
@@ -57,8 +78,15 @@ export class PathResolver {
 
   private resolve(dir: string, create: boolean, entry: string, state: { hops: number }): string | undefined {
     if (dir === '') return '';
+    // Consecutive entries mostly share their directory: one string compare instead of hashing a
+    // fresh substring for the map.
+    if (dir === this.lastKey) return this.lastReal;
     const hit = this.cache.get(dir);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) {
+      this.lastKey = dir;
+      this.lastReal = hit;
+      return hit;
+    }
     // Find the deepest cached ancestor, then walk down from it.
     let cut = dir.length;
     let real = '';

@@ -1,10 +1,17 @@
 // One entry of a layer tarball as diff writes it: everything the header says, and where the content is.
 // Built from lstat results with fixed, deterministic fields: no user/group names, no atime/ctime, device
 // numbers only on devices, whiteouts in the one shape Docker and containers/storage write.
-import { type BigIntStats, readlinkSync } from 'node:fs';
-import { splitDev } from '@ovl/syscall';
-import { mtimeOf } from '../changes/fs-entry.js';
+import { readlinkSync } from 'node:fs';
 import { WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from '../whiteouts.js';
+import {
+  type EntryStat,
+  isBlockDevice,
+  isCharDevice,
+  isDirectory,
+  isFifo,
+  isRegular,
+  isSymlink,
+} from './entry-stat.js';
 
 export type LayerEntryType =
   | 'file'
@@ -36,21 +43,21 @@ export interface LayerEntry {
   source?: string;
 }
 
-function typeOf(st: BigIntStats): LayerEntryType | undefined {
-  if (st.isFile()) return 'file';
-  if (st.isDirectory()) return 'directory';
-  if (st.isSymbolicLink()) return 'symlink';
-  if (st.isCharacterDevice()) return 'character-device';
-  if (st.isBlockDevice()) return 'block-device';
-  if (st.isFIFO()) return 'fifo';
+function typeOf(st: EntryStat): LayerEntryType | undefined {
+  if (isRegular(st)) return 'file';
+  if (isDirectory(st)) return 'directory';
+  if (isSymlink(st)) return 'symlink';
+  if (isCharDevice(st)) return 'character-device';
+  if (isBlockDevice(st)) return 'block-device';
+  if (isFifo(st)) return 'fifo';
   return undefined; // sockets are not layer content (GNU tar and Docker skip them too)
 }
 
-/** The entry for `abs` (already lstat-ed), or undefined for sockets. */
+/** The entry for `abs` (already stat-ed), or undefined for sockets. */
 export function entryFromStat(
   name: string,
   abs: string,
-  st: BigIntStats,
+  st: EntryStat,
   xattrs: LayerEntry['xattrs'],
 ): LayerEntry | undefined {
   const type = typeOf(st);
@@ -58,19 +65,18 @@ export function entryFromStat(
   const entry: LayerEntry = {
     name,
     type,
-    mode: Number(st.mode & 0o7777n),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
-    mtime: mtimeOf(st),
-    size: type === 'file' ? Number(st.size) : 0,
+    mode: st.mode & 0o7777,
+    uid: st.uid,
+    gid: st.gid,
+    mtime: st.mtime,
+    size: type === 'file' ? st.size : 0,
   };
   if (xattrs && xattrs.length > 0) entry.xattrs = xattrs;
   if (type === 'file') entry.source = abs;
   else if (type === 'symlink') entry.linkname = readlinkSync(abs);
   else if (type === 'character-device' || type === 'block-device') {
-    const { major, minor } = splitDev(Number(st.rdev));
-    entry.devmajor = major;
-    entry.devminor = minor;
+    entry.devmajor = st.rdevMajor;
+    entry.devminor = st.rdevMinor;
   }
   return entry;
 }
@@ -119,9 +125,9 @@ export function opaqueEntry(dir: Pick<LayerEntry, 'name' | 'mode' | 'uid' | 'gid
 export class HardlinkTracker {
   private readonly first = new Map<string, string>();
 
-  apply(entry: LayerEntry, st: BigIntStats): LayerEntry {
-    if (st.nlink < 2n || entry.type === 'directory') return entry;
-    const key = `${st.dev}:${st.ino}`;
+  apply(entry: LayerEntry, st: EntryStat): LayerEntry {
+    if (st.nlink < 2 || entry.type === 'directory') return entry;
+    const key = `${st.devMajor}:${st.devMinor}:${st.ino}`;
     const target = this.first.get(key);
     if (target === undefined) {
       this.first.set(key, entry.name);

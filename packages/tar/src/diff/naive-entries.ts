@@ -4,11 +4,11 @@
 // replaced wholesale (none of its lower children left, new ones in their place) is written with one
 // opaque marker instead of a whiteout per child.
 import { childOf, comparePaths, parentOf } from '../changes/change.js';
-import { lstatMaybe, mtimeOf } from '../changes/fs-entry.js';
 import type { LayerFormat } from '../changes/lower-view.js';
 import { treeChanges } from '../changes/tree-changes.js';
 import { readXattrs } from '../changes/xattrs.js';
 import { WHITEOUT_PREFIX } from '../whiteouts.js';
+import { lstatEntry } from './entry-stat.js';
 import {
   entryFromStat,
   HardlinkTracker,
@@ -43,12 +43,12 @@ export function* naiveEntries(
   planned.sort((a, b) => comparePaths(a.tarPath, b.tarPath));
 
   const dirMtime = (dirPath: string) => {
-    const st = lstatMaybe(dirPath === '/' ? tree : tree + dirPath);
-    return st ? mtimeOf(st) : { sec: 0, nsec: 0 };
+    const st = lstatEntry(dirPath === '/' ? tree : tree + dirPath);
+    return st ? st.mtime : { sec: 0, nsec: 0 };
   };
 
   if (replacedDirs.has('/')) {
-    const st = lstatMaybe(tree);
+    const st = lstatEntry(tree);
     if (st) yield opaqueEntry(entryFromStat('', tree, st, undefined)!);
   }
   for (const item of planned) {
@@ -59,7 +59,7 @@ export function* naiveEntries(
       continue;
     }
     const abs = tree + item.path;
-    const st = lstatMaybe(abs);
+    const st = lstatEntry(abs);
     if (!st) continue;
     const entry = entryFromStat(item.path.slice(1), abs, st, readXattrs(abs, userxattr).content);
     if (!entry) continue;

@@ -3,11 +3,12 @@
 // own xattrs dropped. Directories are walked depth first, each one's entries in bytewise order of the
 // names they get in the tar, the opaque marker right after its directory.
 import { compareNames } from '../changes/change.js';
-import { isWhiteoutStat, lstatMaybe, mtimeOf, readNames } from '../changes/fs-entry.js';
+import { lstatMaybe, readNames } from '../changes/fs-entry.js';
 import { type LayerFormat, LowerView } from '../changes/lower-view.js';
 import { assertNativeUpper } from '../changes/unsupported-upper.js';
 import { isOpaqueValue, readXattrs } from '../changes/xattrs.js';
 import { WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from '../whiteouts.js';
+import { type EntryStat, isWhiteoutEntryStat, lstatEntry } from './entry-stat.js';
 import {
   entryFromStat,
   HardlinkTracker,
@@ -43,26 +44,26 @@ export function* upperEntries(upper: string, options: UpperEntriesOptions): Gene
         // aufs metadata (.wh..wh.plnk, .wh..wh.aufs, ...) is never content; the opaque marker is written
         // from its directory; .wh.<x> is a whiteout, normalised to the one shape.
         if (name.startsWith(WHITEOUT_META_PREFIX)) continue;
-        const st = lstatMaybe(`${dir}/${name}`);
+        const st = lstatEntry(`${dir}/${name}`);
         if (st)
           items.push({
             key: name,
             name,
-            entry: whiteoutEntry(rel, name.slice(WHITEOUT_PREFIX.length), mtimeOf(st)),
+            entry: whiteoutEntry(rel, name.slice(WHITEOUT_PREFIX.length), st.mtime),
           });
         continue;
       }
       items.push({ key: name, name });
     }
     // Overlay whiteouts are named after what they delete; their tar name decides their place.
-    const stats = new Map<string, ReturnType<typeof lstatMaybe>>();
+    const stats = new Map<string, EntryStat | undefined>();
     if (format === 'overlay') {
       for (const item of items) {
-        const st = lstatMaybe(`${dir}/${item.name}`);
+        const st = lstatEntry(`${dir}/${item.name}`);
         stats.set(item.name, st);
-        if (st && isWhiteoutStat(st)) {
+        if (st && isWhiteoutEntryStat(st)) {
           item.key = WHITEOUT_PREFIX + item.name;
-          item.entry = whiteoutEntry(rel, item.name, mtimeOf(st));
+          item.entry = whiteoutEntry(rel, item.name, st.mtime);
         }
       }
     }
@@ -73,7 +74,7 @@ export function* upperEntries(upper: string, options: UpperEntriesOptions): Gene
         continue;
       }
       const abs = `${dir}/${item.name}`;
-      const st = format === 'overlay' ? stats.get(item.name) : lstatMaybe(abs);
+      const st = format === 'overlay' ? stats.get(item.name) : lstatEntry(abs);
       if (!st) continue; // removed while we walk
       const xattrs = readXattrs(abs, userxattr);
       if (format === 'overlay') assertNativeUpper(abs, xattrs.overlay.keys());
@@ -88,7 +89,7 @@ export function* upperEntries(upper: string, options: UpperEntriesOptions): Gene
   }
 
   // The upper root is not an entry of its own (Docker writes none), but an opaque root still hides.
-  const rootStat = lstatMaybe(upper);
+  const rootStat = lstatEntry(upper);
   if (rootStat) {
     const xattrs = readXattrs(upper, userxattr);
     if (format === 'overlay') assertNativeUpper(upper, xattrs.overlay.keys());

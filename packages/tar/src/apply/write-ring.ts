@@ -33,6 +33,11 @@ export const CTRL = {
   BEAT: 9,
   /** 1 once the worker has left its session (closed its descriptors): the ring may be reset. */
   IDLE: 10,
+  /**
+   * 1 once the worker has loaded koffi and bound every libc call it makes. Until then a process exit
+   * must wait: koffi aborts the whole process if its environment is torn down while it loads.
+   */
+  LOADED: 11,
 } as const;
 export const CTRL_CELLS = 16;
 

@@ -51,6 +51,33 @@ function writerThread(parentPort: MessagePort, data: WriterData, sys: Sys, fs: F
   parentPort.on('message', (m: string) => {
     if (m === 'session') session();
   });
+  primeBindings();
+
+  /**
+   * Binds every libc call this thread makes, each called once on a descriptor that cannot exist (they
+   * fail with EBADF), then says so in CTRL.LOADED. @ovl/syscall binds lazily, and koffi's loading and
+   * binding abort the process when the worker is torn down in the middle (a process that exits just as
+   * its thread starts): the main thread holds a process exit until this cell is set.
+   */
+  function primeBindings(): void {
+    const calls = [
+      () => sys.openat(-1, 'x', 0),
+      () => sys.writeAll(-1, new Uint8Array(1)),
+      () => sys.writeAll(-1, new Uint8Array(1), 0, 1, 0),
+      () => sys.futimens(-1, 0, 0),
+      () => sys.fchown(-1, 0, 0),
+      () => sys.fchmod(-1, 0),
+      () => sys.copyFileRange(-1, 0, -1, 0, 1),
+      () => sys.close(-1),
+    ];
+    for (const call of calls) {
+      try {
+        call();
+      } catch {}
+    }
+    Atomics.store(ctrl, CTRL.LOADED, 1);
+    Atomics.notify(ctrl, CTRL.LOADED);
+  }
 
   function session(): void {
     const dirs = new Map<number, number>();
@@ -236,7 +263,11 @@ export function writerSource(syscallModule: string): string {
   return (
     // tsx (tests) compiles with keepNames, which wraps nested functions in a `__name` helper of the
     // module's scope; the worker has no such scope.
-    `var __name = (f) => f; const wt = require('node:worker_threads');` +
-    `(${writerThread.toString()})(wt.parentPort, wt.workerData, require(${JSON.stringify(syscallModule)}), require('node:fs'));`
+    `var __name = (f) => f; const wt = require('node:worker_threads'); let sys;` +
+    // A worker that cannot load its calls says so (LOADED = -1), so that a process exit does not wait.
+    `try { sys = require(${JSON.stringify(syscallModule)}); } catch (e) {` +
+    ` const c = new Int32Array(wt.workerData.ctrl); Atomics.store(c, wt.workerData.layout.CTRL.LOADED, -1);` +
+    ` Atomics.notify(c, wt.workerData.layout.CTRL.LOADED); throw e; }` +
+    `(${writerThread.toString()})(wt.parentPort, wt.workerData, sys, require('node:fs'));`
   );
 }

@@ -19,6 +19,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { TarError } from '../errors.js';
+import { scriptWorkerArgv } from '../worker-argv.js';
 import type { EntryMeta } from './metadata.js';
 import { writeFailed } from './resolver.js';
 import {
@@ -78,6 +79,7 @@ class Thread {
     Atomics.store(this.ctrl, CTRL.IDLE, 1);
     this.worker = new Worker(source, {
       eval: true,
+      execArgv: scriptWorkerArgv(),
       workerData: { ctrl: this.ctrl.buffer, ring: this.ring, layout: LAYOUT, port: port2 },
       transferList: [port2],
       // The worker allocates next to nothing per file: small heaps keep its share of RSS small.
@@ -91,6 +93,10 @@ class Thread {
     };
     this.worker.on('error', (err) => gone(`failed: ${(err as Error).message}`));
     this.worker.on('exit', (code) => gone(`exited with code ${code}`));
+    if (!exitHeld) {
+      exitHeld = true;
+      process.once('exit', holdExitUntilLoaded);
+    }
   }
 
   /** Starts a session: fresh counters, then the worker enters its loop (READY) when it gets to it. */
@@ -121,6 +127,31 @@ class Thread {
 
 const pool: Thread[] = [];
 let source: string | undefined;
+let exitHeld = false;
+/** How long a process exit waits, at most, for threads still starting (one takes 10–40 ms here). */
+const EXIT_HOLD_MS = 2000;
+
+/**
+ * Holds a process exit until every writer thread has loaded koffi and bound its calls (CTRL.LOADED).
+ * koffi aborts the whole process (a "napi_throw" fatal error, exit code 134) when a worker is torn down
+ * while it loads: measured here, a process that exited 28–40 ms after starting a thread aborted about
+ * one time in eight, and the rootfs bench, which starts a thread for its one big file, hit it too.
+ */
+/** Writer threads still loading their calls (what a process exit now waits for; for tests). */
+export function threadsStarting(): number {
+  return pool.filter((t) => t.dead === undefined && Atomics.load(t.ctrl, CTRL.LOADED) === 0).length;
+}
+
+function holdExitUntilLoaded(): void {
+  const until = Date.now() + EXIT_HOLD_MS;
+  for (const t of pool) {
+    while (t.dead === undefined && Atomics.load(t.ctrl, CTRL.LOADED) === 0) {
+      const left = until - Date.now();
+      if (left <= 0) break;
+      Atomics.wait(t.ctrl, CTRL.LOADED, 0, left);
+    }
+  }
+}
 
 function writerProgram(): string {
   if (source === undefined) {

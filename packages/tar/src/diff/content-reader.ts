@@ -5,6 +5,7 @@
 // tens of µs. The worker is started on the first full batch, so small diffs never pay its start-up.
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { scriptWorkerArgv } from '../worker-argv.js';
 
 export interface ReadRequest {
   paths: string[];
@@ -108,7 +109,7 @@ export class ContentReader {
     if (this.worker) return;
     let worker: Worker;
     try {
-      worker = new Worker(WORKER_SOURCE, { eval: true });
+      worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: scriptWorkerArgv() });
     } catch {
       this.failed = true;
       return;

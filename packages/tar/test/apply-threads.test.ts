@@ -8,7 +8,6 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BIG_BODY } from '../src/apply/entry.js';
 import { apply, isTarError, type TarError } from '../src/index.js';
-import { scriptWorkerArgv } from '../src/worker-argv.js';
 import { buildTar, streamOf, type TestEntry } from './fixtures/layer-tar.js';
 import { describeTree, diffTrees, removeDir, tempDir } from './fixtures/tree.js';
 
@@ -250,6 +249,9 @@ Threads('the built package starts its threads from `node -e` (ESM and CJS)', asy
     // The workers inherit the process's options; this one once made them read their CommonJS source
     // as a module (`require` undefined), and no file was threaded.
     [['--input-type=module'], `import(${JSON.stringify(join(dist, 'index.js'))})`],
+    // V8 options are inherited too, but must not be handed to a worker in a list of one's own: the
+    // first fix for the flag above did that, and then no thread started.
+    [['--max-old-space-size=4096', '--stack-size=2000'], `import(${JSON.stringify(join(dist, 'index.js'))})`],
   ] as const) {
     // `node -e` has a global __filename ('[eval]'): the ESM build once took it for its own path.
     const out = fresh('eval-out');
@@ -258,22 +260,6 @@ Threads('the built package starts its threads from `node -e` (ESM and CJS)', asy
     assert.is(r.status, 0, r.stderr);
     assert.ok(Number(r.stdout.trim()) > 250, `${flags} ${load}: threaded ${r.stdout.trim()}`);
   }
-});
-
-Threads('worker options: the ones that make an eval source a module are dropped, the rest kept', () => {
-  assert.equal(
-    scriptWorkerArgv([
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '--experimental-default-type',
-      'module',
-      '--input-type',
-      'module',
-      '--no-warnings',
-    ]),
-    ['--import', 'tsx', '--no-warnings'],
-  );
 });
 
 Threads('a process that exits just as its writer thread starts waits for it, then exits 0', async () => {

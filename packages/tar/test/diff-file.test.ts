@@ -187,6 +187,35 @@ file(
   },
 );
 
+file("the content reader's worker runs under --input-type=module and with V8 options", async () => {
+  // Its source is eval'd; under --input-type=module that once made it a module without `require`, and
+  // the reads fell back to the main thread without a word. Here `failed` tells whether they did.
+  const dir = tempDir('reader-flags');
+  try {
+    writeFileSync(join(dir, 'a'), 'content of a');
+    const script = `
+      import { ContentReader } from ${JSON.stringify(join(import.meta.dirname, '../src/diff/content-reader.ts'))};
+      const reader = new ContentReader();
+      const r = await reader.read({ paths: [${JSON.stringify(join(dir, 'a'))}], sizes: [12] });
+      console.log(JSON.stringify({ text: Buffer.from(r.data, 0, 12).toString(), fellBack: reader.failed }));
+      reader.close();`;
+    for (const flags of [['--input-type=module'], ['--input-type=module', '--max-old-space-size=4096']]) {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', ...flags, '-e', script], {
+        encoding: 'utf8',
+        cwd: join(import.meta.dirname, '..'),
+      });
+      assert.is(r.status, 0, r.stderr);
+      assert.equal(
+        JSON.parse(r.stdout.trim().split('\n').at(-1)!),
+        { text: 'content of a', fellBack: false },
+        `${flags}`,
+      );
+    }
+  } finally {
+    rmTree(dir);
+  }
+});
+
 async function viaWorker(req: { paths: string[]; sizes: number[] }) {
   const reader = new ContentReader();
   try {

@@ -8,6 +8,7 @@
  * rewrites `require` in function bodies; it does not touch a string).
  */
 import type { MessagePort } from 'node:worker_threads';
+import { portableWorkerSource } from '../worker-source.js';
 import type { RingLayout, WriterFailure } from './write-ring.js';
 
 export interface WriterData {
@@ -260,14 +261,15 @@ function writerThread(parentPort: MessagePort, data: WriterData, sys: Sys, fs: F
  * @ovl/syscall's CommonJS build, so that the worker loads the copy the caller has.
  */
 export function writerSource(syscallModule: string): string {
-  return (
+  return portableWorkerSource(
     // tsx (tests) compiles with keepNames, which wraps nested functions in a `__name` helper of the
     // module's scope; the worker has no such scope.
     `var __name = (f) => f; const wt = require('node:worker_threads'); let sys;` +
-    // A worker that cannot load its calls says so (LOADED = -1), so that a process exit does not wait.
-    `try { sys = require(${JSON.stringify(syscallModule)}); } catch (e) {` +
-    ` const c = new Int32Array(wt.workerData.ctrl); Atomics.store(c, wt.workerData.layout.CTRL.LOADED, -1);` +
-    ` Atomics.notify(c, wt.workerData.layout.CTRL.LOADED); throw e; }` +
-    `(${writerThread.toString()})(wt.parentPort, wt.workerData, sys, require('node:fs'));`
+      // A worker that cannot load its calls says so (LOADED = -1), so that a process exit does not wait.
+      `try { sys = require(${JSON.stringify(syscallModule)}); } catch (e) {` +
+      ` const c = new Int32Array(wt.workerData.ctrl); Atomics.store(c, wt.workerData.layout.CTRL.LOADED, -1);` +
+      ` Atomics.notify(c, wt.workerData.layout.CTRL.LOADED); throw e; }` +
+      `(${writerThread.toString()})(wt.parentPort, wt.workerData, sys, require('node:fs'));`,
+    syscallModule,
   );
 }

@@ -19,7 +19,6 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { TarError } from '../errors.js';
-import { scriptWorkerArgv } from '../worker-argv.js';
 import type { EntryMeta } from './metadata.js';
 import { writeFailed } from './resolver.js';
 import {
@@ -79,7 +78,6 @@ class Thread {
     Atomics.store(this.ctrl, CTRL.IDLE, 1);
     this.worker = new Worker(source, {
       eval: true,
-      execArgv: scriptWorkerArgv(),
       workerData: { ctrl: this.ctrl.buffer, ring: this.ring, layout: LAYOUT, port: port2 },
       transferList: [port2],
       // The worker allocates next to nothing per file: small heaps keep its share of RSS small.

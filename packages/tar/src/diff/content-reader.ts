@@ -5,7 +5,7 @@
 // tens of µs. The worker is started on the first full batch, so small diffs never pay its start-up.
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { scriptWorkerArgv } from '../worker-argv.js';
+import { portableWorkerSource } from '../worker-source.js';
 
 export interface ReadRequest {
   paths: string[];
@@ -77,7 +77,10 @@ function workerMain(
   });
 }
 
-const WORKER_SOURCE = `(${workerMain.toString()})(require('node:worker_threads').parentPort, require('node:fs'), ${readBatch.toString()});`;
+const WORKER_SOURCE = portableWorkerSource(
+  `(${workerMain.toString()})(require('node:worker_threads').parentPort, require('node:fs'), ${readBatch.toString()});`,
+  '/',
+);
 
 interface Pending {
   req: ReadRequest;
@@ -109,7 +112,7 @@ export class ContentReader {
     if (this.worker) return;
     let worker: Worker;
     try {
-      worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: scriptWorkerArgv() });
+      worker = new Worker(WORKER_SOURCE, { eval: true });
     } catch {
       this.failed = true;
       return;

@@ -8,9 +8,16 @@ import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { ContentReader, type ReadResult } from './content-reader.js';
 import type { LayerEntry } from './layer-entry.js';
-import { clampOctal, paxRecords, ustarFallbackLink, ustarFallbackName } from './pax.js';
+import {
+  clampOctal,
+  fitsUstarName,
+  PRINTABLE,
+  paxRecords,
+  ustarFallbackLink,
+  ustarFallbackName,
+} from './pax.js';
 import { BUFFER_SIZE, FdSink, ReadableSink, TarBuffer } from './tar-buffer.js';
-import { BLOCK, writeUstarHeader } from './ustar-header.js';
+import { BLOCK, writeUstarBlock } from './ustar-header.js';
 
 const HIGH_WATER = 1 << 20;
 /** End of archive: two zero blocks. */
@@ -231,29 +238,39 @@ const padding = (size: number) => (BLOCK - (size % BLOCK)) % BLOCK;
 /** The PAX block (when needed) and the ustar header of `entry`. */
 function writeHeaders(w: TarBuffer, entry: LayerEntry): void {
   const fullName = entry.type === 'directory' ? `${entry.name}/` : entry.name;
-  const pax = paxRecords(entry, fullName);
+  const nameFits = fitsUstarName(fullName);
+  const pax = paxRecords(entry, fullName, nameFits);
   const hasBody = entry.type === 'file' && entry.size > 0 && entry.source !== undefined;
   const uid = clampOctal(entry.uid, 'id');
   const gid = clampOctal(entry.gid, 'id');
   const mtime = clampOctal(entry.mtime.sec, 'time');
+  let name = fullName;
+  let linkname = entry.linkname;
   if (pax) {
-    header(w, { name: 'PaxHeader', type: 'pax-header', mode: 0o644, uid, gid, size: pax.length, mtime });
-    w.copyFrom(pax);
-    w.zeros(padding(pax.length));
+    header(w, PAX_NAME, 'pax-header', 0o644, uid, gid, pax.size, mtime, undefined, 0, 0);
+    if (pax.textBytes > 0) w.writeText(pax.text, pax.textBytes);
+    if (pax.binary) w.copyFrom(pax.binary);
+    w.zeros(padding(pax.size));
+    // A name that fits and is printable is its own fallback (what ustarFallbackName would return).
+    if (!nameFits || !PRINTABLE.test(fullName)) name = ustarFallbackName(fullName);
+    if (linkname !== undefined) linkname = ustarFallbackLink(linkname);
   }
-  header(w, {
-    name: pax ? ustarFallbackName(fullName) : fullName,
-    type: entry.type,
-    mode: entry.mode,
+  header(
+    w,
+    name,
+    entry.type,
+    entry.mode,
     uid,
     gid,
-    size: hasBody ? entry.size : 0,
+    hasBody ? entry.size : 0,
     mtime,
-    linkname: entry.linkname !== undefined && pax ? ustarFallbackLink(entry.linkname) : entry.linkname,
-    devmajor: entry.devmajor ?? 0,
-    devminor: entry.devminor ?? 0,
-  });
+    linkname,
+    entry.devmajor ?? 0,
+    entry.devminor ?? 0,
+  );
 }
+
+const PAX_NAME = 'PaxHeader';
 
 /**
  * Header(s) and content of an entry the reader did not read (no content, or a file over WORKER_MAX: read
@@ -279,14 +296,20 @@ function writeEntry(w: TarBuffer, entry: LayerEntry): Promise<void> | undefined 
 
 function header(
   w: TarBuffer,
-  fields: Omit<Parameters<typeof writeUstarHeader>[2], 'devmajor' | 'devminor'> & {
-    devmajor?: number;
-    devminor?: number;
-  },
+  name: string,
+  type: string,
+  mode: number,
+  uid: number,
+  gid: number,
+  size: number,
+  mtime: number,
+  linkname: string | undefined,
+  devmajor: number,
+  devminor: number,
 ): void {
   w.room(BLOCK);
-  if (!writeUstarHeader(w.buf, w.pos, { devmajor: 0, devminor: 0, ...fields })) {
-    throw new Error(`internal: '${fields.name}' does not fit a ustar header and has no PAX path`);
+  if (!writeUstarBlock(w.buf, w.pos, name, type, mode, uid, gid, size, mtime, linkname, devmajor, devminor)) {
+    throw new Error(`internal: '${name}' does not fit a ustar header and has no PAX path`);
   }
   w.advance(BLOCK);
 }

@@ -61,6 +61,13 @@ export class TarBuffer {
     }
   }
 
+  /** Writes `text`, `bytes` long in UTF-8 (at most BUFFER_SIZE: PAX text records). */
+  writeText(text: string, bytes: number): void {
+    this.room(bytes);
+    this.buf.write(text, this.pos, bytes, 'utf8');
+    this.advance(bytes);
+  }
+
   copyFrom(data: Buffer): void {
     let off = 0;
     while (off < data.length) {

@@ -98,6 +98,11 @@ function finish(w: TarBuffer): void {
 /** Entries per batch of content reads, and bytes: one message to the reader per batch. */
 const BATCH_ENTRIES = 256;
 const BATCH_BYTES = 4 << 20;
+/**
+ * Batches walked ahead of the encoding. With one, the walk of a batch and the reads of the one before
+ * ran side by side, and whichever finished first waited for the other.
+ */
+const IN_FLIGHT = 2;
 
 /**
  * Files up to this size are read by the ContentReader (on the worker). Their cost is the open and
@@ -134,8 +139,9 @@ class LayerEncoder {
   /** Entries and file content seen so far, for the decision to start the worker. */
   private seenEntries = 0;
   private seenBytes = 0;
-  private inFlight: { entries: LayerEntry[]; content: Promise<ReadResult | undefined> } | undefined;
-  /** Read buffers back from encoded batches, for the next ones (two batches are out at a time). */
+  /** Batches walked and not yet encoded, oldest first (their content being read meanwhile). */
+  private readonly inFlight: Array<{ entries: LayerEntry[]; content: Promise<ReadResult | undefined> }> = [];
+  /** Read buffers back from encoded batches, for the next ones. */
   private readonly spares: ArrayBuffer[] = [];
   private readonly reader = new ContentReader();
   private readonly w: TarBuffer;
@@ -164,21 +170,18 @@ class LayerEncoder {
 
   /** Encodes everything still held. */
   async finish(): Promise<void> {
-    await this.rotate();
-    await this.rotate();
+    await this.rotate(0);
   }
 
   close(): void {
     this.reader.close();
   }
 
-  /** Sends the current batch to the reader and encodes the one before it. */
-  private async rotate(): Promise<void> {
+  /** Sends the current batch to the reader and encodes the oldest ones until `keep` are left in flight. */
+  private async rotate(keep = IN_FLIGHT): Promise<void> {
     const entries = this.batch;
     this.batch = [];
     this.batchBytes = 0;
-    const previous = this.inFlight;
-    this.inFlight = undefined;
     if (entries.length > 0) {
       if (
         !this.useReader &&
@@ -200,9 +203,9 @@ class LayerEncoder {
               bufferSize: BATCH_BYTES + WORKER_MAX, // what a batch can hold, so every spare fits
             });
       content.catch(() => {}); // awaited in encode; an early failure must not be unhandled meanwhile
-      this.inFlight = { entries, content };
+      this.inFlight.push({ entries, content });
     }
-    if (previous) await this.encode(previous);
+    while (this.inFlight.length > keep) await this.encode(this.inFlight.shift()!);
   }
 
   private async encode(batch: { entries: LayerEntry[]; content: Promise<ReadResult | undefined> }) {

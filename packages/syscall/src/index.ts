@@ -34,7 +34,7 @@ export {
 export { createRecordingSyscalls, type RecordedCall, type RecordingOptions } from './recording.js';
 export { type Isolation, type RunPlanOptions, runPlan } from './run-plan.js';
 export { fsNameOf, type StatFs, statfs } from './statfs.js';
-export { lstatx, type Statx } from './statx.js';
+export { lstatx, lstatxAt, type Statx } from './statx.js';
 export { nativeSyscalls, type Syscalls } from './syscalls.js';
 export { lgetxattr, llistxattr, lremovexattr, lsetxattr } from './xattr.js';
 export {

@@ -1,8 +1,11 @@
 // lstatx: the fields a tree walk needs, the same as Node's lstat (bigint) reports them.
 import {
+  closeSync,
+  constants,
   linkSync,
   lstatSync,
   mkdirSync,
+  openSync,
   symlinkSync,
   truncateSync,
   utimesSync,
@@ -11,7 +14,7 @@ import {
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { lstatx, makedev, mknod, S_IFCHR, SyscallError, splitDev } from '../src/index.js';
+import { lstatx, lstatxAt, makedev, mknod, S_IFCHR, SyscallError, splitDev } from '../src/index.js';
 import { isRoot, tempDir } from './helpers.js';
 
 const statx = suite('lstatx');
@@ -109,5 +112,41 @@ statx('a missing path is a SyscallError naming it', () => {
     t.remove();
   }
 });
+
+statx(
+  'lstatxAt: relative to an open directory, the same fields; a symlink itself; errors name the name',
+  () => {
+    const t = tempDir();
+    const dfd = openSync(t.dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      mkdirSync(join(t.dir, 'sub'));
+      writeFileSync(join(t.dir, 'sub', 'f'), 'content');
+      symlinkSync('/etc/passwd', join(t.dir, 'abs-link'));
+      for (const name of ['sub', 'sub/f', 'abs-link']) {
+        const { mask: _, ...got } = lstatxAt(dfd, name);
+        assert.equal(got, expected(join(t.dir, name)), name);
+      }
+      assert.is(lstatxAt(dfd, 'abs-link').size, '/etc/passwd'.length, "the link's own size");
+      // An absolute name ignores the directory, as statx(2) does.
+      assert.equal(lstatxAt(dfd, join(t.dir, 'sub', 'f')).ino, lstatx(join(t.dir, 'sub', 'f')).ino);
+      let err: unknown;
+      try {
+        lstatxAt(dfd, 'missing');
+      } catch (e) {
+        err = e;
+      }
+      assert.instance(err, SyscallError);
+      assert.is((err as SyscallError).code, 'ENOENT');
+      assert.is((err as SyscallError).path, 'missing');
+      assert.throws(
+        () => lstatxAt(-1, 'f'),
+        (e: SyscallError) => e.code === 'EBADF',
+      );
+    } finally {
+      closeSync(dfd);
+      t.remove();
+    }
+  },
+);
 
 statx.run();

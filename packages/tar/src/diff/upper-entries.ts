@@ -2,13 +2,14 @@
 // dir, whiteouts converted to `.wh.` files, opaque directories marked with `.wh..wh..opq`, overlayfs'
 // own xattrs dropped. Directories are walked depth first, each one's entries in bytewise order of the
 // names they get in the tar, the opaque marker right after its directory.
+import { closeSync, constants, openSync } from 'node:fs';
 import { compareNames } from '../changes/change.js';
 import { lstatMaybe, readNames } from '../changes/fs-entry.js';
 import { type LayerFormat, LowerView } from '../changes/lower-view.js';
 import { assertNativeUpper } from '../changes/unsupported-upper.js';
 import { isOpaqueValue, readXattrs } from '../changes/xattrs.js';
 import { WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from '../whiteouts.js';
-import { type EntryStat, isWhiteoutEntryStat, lstatEntry } from './entry-stat.js';
+import { type EntryStat, isWhiteoutEntryStat, lstatEntry, lstatEntryAt } from './entry-stat.js';
 import {
   entryFromStat,
   HardlinkTracker,
@@ -38,13 +39,24 @@ export function* upperEntries(upper: string, options: UpperEntriesOptions): Gene
   const hidesSomething = (rel: string) => !view || view.children(rel).size > 0;
 
   function* walk(dir: string, rel: string): Generator<LayerEntry> {
+    // Entries are stat-ed relative to the open directory (statx skips the lookup of its parents); -1
+    // when it cannot be opened, then by full path (a directory that vanished reads as empty below).
+    const dirfd = openDir(dir);
+    try {
+      yield* walkIn(dir, rel, dirfd);
+    } finally {
+      if (dirfd >= 0) closeSync(dirfd);
+    }
+  }
+
+  function* walkIn(dir: string, rel: string, dirfd: number): Generator<LayerEntry> {
     const items: Array<{ key: string; entry?: LayerEntry; name: string }> = [];
     for (const name of readNames(dir) ?? []) {
       if (format === 'aufs' && name.startsWith(WHITEOUT_PREFIX)) {
         // aufs metadata (.wh..wh.plnk, .wh..wh.aufs, ...) is never content; the opaque marker is written
         // from its directory; .wh.<x> is a whiteout, normalised to the one shape.
         if (name.startsWith(WHITEOUT_META_PREFIX)) continue;
-        const st = lstatEntry(`${dir}/${name}`);
+        const st = lstatEntryAt(dirfd, name, `${dir}/${name}`);
         if (st)
           items.push({
             key: name,
@@ -59,7 +71,7 @@ export function* upperEntries(upper: string, options: UpperEntriesOptions): Gene
     const stats = new Map<string, EntryStat | undefined>();
     if (format === 'overlay') {
       for (const item of items) {
-        const st = lstatEntry(`${dir}/${item.name}`);
+        const st = lstatEntryAt(dirfd, item.name, `${dir}/${item.name}`);
         stats.set(item.name, st);
         if (st && isWhiteoutEntryStat(st)) {
           item.key = WHITEOUT_PREFIX + item.name;
@@ -74,7 +86,7 @@ export function* upperEntries(upper: string, options: UpperEntriesOptions): Gene
         continue;
       }
       const abs = `${dir}/${item.name}`;
-      const st = format === 'overlay' ? stats.get(item.name) : lstatEntry(abs);
+      const st = format === 'overlay' ? stats.get(item.name) : lstatEntryAt(dirfd, item.name, abs);
       if (!st) continue; // removed while we walk
       const xattrs = readXattrs(abs, userxattr);
       if (format === 'overlay') assertNativeUpper(abs, xattrs.overlay.keys());
@@ -99,4 +111,14 @@ export function* upperEntries(upper: string, options: UpperEntriesOptions): Gene
     }
   }
   yield* walk(upper, '');
+}
+
+const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+
+function openDir(dir: string): number {
+  try {
+    return openSync(dir, DIR_FLAGS);
+  } catch {
+    return -1;
+  }
 }

@@ -36,7 +36,7 @@ export { type Isolation, type RunPlanOptions, runPlan } from './run-plan.js';
 export { fsNameOf, type StatFs, statfs } from './statfs.js';
 export { lstatx, lstatxAt, type Statx } from './statx.js';
 export { nativeSyscalls, type Syscalls } from './syscalls.js';
-export { lgetxattr, llistxattr, lremovexattr, lsetxattr } from './xattr.js';
+export { fgetxattr, flistxattr, lgetxattr, llistxattr, lremovexattr, lsetxattr } from './xattr.js';
 export {
   FS_XFLAG_PROJINHERIT,
   type FsXattr,

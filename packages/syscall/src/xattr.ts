@@ -61,3 +61,44 @@ export function lremovexattr(path: string, name: string): void {
     what: `lremovexattr '${path}' ${name}`,
   });
 }
+
+/**
+ * flistxattr(2): the attribute names of an open file. For a reader that opens the file anyway: no path
+ * lookup (on 100,000 files five levels down llistxattr by path took ~1.7 µs a call). Synchronous.
+ */
+export function flistxattr(fd: number): string[] {
+  const f = fn('long flistxattr(int, void *, size_t)');
+  for (;;) {
+    const size = check(f(fd, null, 0), lastErrno(), 'flistxattr', undefined, { what: `flistxattr fd ${fd}` });
+    if (size === 0) return [];
+    const buf = Buffer.alloc(size);
+    const got = f(fd, buf, size);
+    if (got < 0) {
+      const errno = lastErrno();
+      if (errno === ERANGE) continue;
+      throw new SyscallError(errno, 'flistxattr', undefined, { what: `flistxattr fd ${fd}` });
+    }
+    return buf.subarray(0, got).toString().split('\0').filter(Boolean);
+  }
+}
+
+/** fgetxattr(2): the value on an open file, or undefined when the attribute is absent. Synchronous. */
+export function fgetxattr(fd: number, name: string): Buffer | undefined {
+  const f = fn('long fgetxattr(int, const char *, void *, size_t)');
+  for (;;) {
+    const size = f(fd, name, null, 0);
+    if (size < 0) {
+      const errno = lastErrno();
+      if (errno === ENODATA) return undefined;
+      throw new SyscallError(errno, 'fgetxattr', undefined, { what: `fgetxattr fd ${fd} ${name}` });
+    }
+    const buf = Buffer.alloc(size);
+    if (size === 0) return buf;
+    const got = f(fd, name, buf, size);
+    if (got >= 0) return buf.subarray(0, got);
+    const errno = lastErrno();
+    if (errno === ENODATA) return undefined;
+    if (errno !== ERANGE)
+      throw new SyscallError(errno, 'fgetxattr', undefined, { what: `fgetxattr fd ${fd} ${name}` });
+  }
+}

@@ -1,8 +1,10 @@
-import { lstatSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
+  fgetxattr,
+  flistxattr,
   getPageSize,
   lgetxattr,
   llistxattr,
@@ -132,6 +134,32 @@ xattr('ENOENT names the path', () => {
   assert.is(err.code, 'ENOENT');
   assert.is(err.syscall, 'llistxattr');
   assert.is(err.path, '/nonexistent/ovl/x');
+});
+xattr('flistxattr and fgetxattr on an open file: the same as by path; EBADF for a bad descriptor', () => {
+  const t = tempDir();
+  const file = join(t.dir, 'f');
+  writeFileSync(file, 'x');
+  lsetxattr(file, 'user.bin', Buffer.from([0, 1, 2, 255]));
+  lsetxattr(file, 'user.empty', '');
+  lsetxattr(file, 'user.big', Buffer.alloc(3000, 7));
+  const fd = openSync(file, 'r');
+  try {
+    assert.equal(flistxattr(fd).sort(), llistxattr(file).sort());
+    for (const name of llistxattr(file)) assert.equal(fgetxattr(fd, name), lgetxattr(file, name), name);
+    assert.is(fgetxattr(fd, 'user.absent'), undefined);
+    const plain = join(t.dir, 'plain');
+    writeFileSync(plain, '');
+    const pfd = openSync(plain, 'r');
+    assert.equal(flistxattr(pfd), []);
+    closeSync(pfd);
+    const err = catchErr(() => flistxattr(-1));
+    assert.is(err.code, 'EBADF');
+    assert.is(err.syscall, 'flistxattr');
+    assert.is(catchErr(() => fgetxattr(-1, 'user.x')).code, 'EBADF');
+  } finally {
+    closeSync(fd);
+    t.remove();
+  }
 });
 xattr.run();
 

@@ -19,6 +19,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { TarError } from '../errors.js';
+import { guardWorkerLoad } from '../worker-load.js';
 import type { EntryMeta } from './metadata.js';
 import { writeFailed } from './resolver.js';
 import {
@@ -91,10 +92,7 @@ class Thread {
     };
     this.worker.on('error', (err) => gone(`failed: ${(err as Error).message}`));
     this.worker.on('exit', (code) => gone(`exited with code ${code}`));
-    if (!exitHeld) {
-      exitHeld = true;
-      process.once('exit', holdExitUntilLoaded);
-    }
+    guardWorkerLoad(this.ctrl, CTRL.LOADED, () => this.dead !== undefined);
   }
 
   /** Starts a session: fresh counters, then the worker enters its loop (READY) when it gets to it. */
@@ -125,30 +123,9 @@ class Thread {
 
 const pool: Thread[] = [];
 let source: string | undefined;
-let exitHeld = false;
-/** How long a process exit waits, at most, for threads still starting (one takes 10–40 ms here). */
-const EXIT_HOLD_MS = 2000;
-
-/**
- * Holds a process exit until every writer thread has loaded koffi and bound its calls (CTRL.LOADED).
- * koffi aborts the whole process (a "napi_throw" fatal error, exit code 134) when a worker is torn down
- * while it loads: measured here, a process that exited 28–40 ms after starting a thread aborted about
- * one time in eight, and the rootfs bench, which starts a thread for its one big file, hit it too.
- */
 /** Writer threads still loading their calls (what a process exit now waits for; for tests). */
 export function threadsStarting(): number {
   return pool.filter((t) => t.dead === undefined && Atomics.load(t.ctrl, CTRL.LOADED) === 0).length;
-}
-
-function holdExitUntilLoaded(): void {
-  const until = Date.now() + EXIT_HOLD_MS;
-  for (const t of pool) {
-    while (t.dead === undefined && Atomics.load(t.ctrl, CTRL.LOADED) === 0) {
-      const left = until - Date.now();
-      if (left <= 0) break;
-      Atomics.wait(t.ctrl, CTRL.LOADED, 0, left);
-    }
-  }
 }
 
 function writerProgram(): string {

@@ -23,16 +23,32 @@ export function readXattrs(path: string, userxattr = false): PathXattrs {
     throw err;
   }
   if (names.length === 0) return EMPTY;
+  const list: Array<[string, Buffer]> = [];
+  for (const name of names) {
+    const value = lgetxattr(path, name);
+    if (value !== undefined) list.push([name, value]);
+  }
+  return splitXattrs(list, userxattr);
+}
+
+/**
+ * Sorts a file's xattrs by name and splits off overlayfs' own (`trusted.overlay.*`, or `user.overlay.*`
+ * with userxattr) from the content a layer carries. Values may be any Uint8Array (from a worker).
+ */
+export function splitXattrs(
+  list: ReadonlyArray<readonly [string, Uint8Array]>,
+  userxattr = false,
+): PathXattrs {
+  if (list.length === 0) return EMPTY;
   const content: Array<[string, Buffer]> = [];
   const overlay = new Map<string, Buffer>();
-  for (const name of names.sort()) {
+  for (const [name, raw] of [...list].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+    const value = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
     const ovlPrefix = name.startsWith(OVERLAY_XATTR_PREFIX)
       ? OVERLAY_XATTR_PREFIX
       : userxattr && name.startsWith(OVERLAY_USER_XATTR_PREFIX)
         ? OVERLAY_USER_XATTR_PREFIX
         : undefined;
-    const value = lgetxattr(path, name);
-    if (value === undefined) continue;
     if (ovlPrefix) overlay.set(name.slice(ovlPrefix.length), value);
     else content.push([name, value]);
   }

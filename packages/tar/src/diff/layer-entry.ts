@@ -41,6 +41,19 @@ export interface LayerEntry {
   xattrs?: ReadonlyArray<readonly [string, Buffer]>;
   /** Where to read a regular file's content. */
   source?: string;
+  /**
+   * Xattrs still to be read (`xattrs` is then unset): the upper walk leaves them to whoever reads the
+   * content — the content reader lists them on the descriptor it reads from, else the encoder by path.
+   */
+  pendingXattrs?: PendingXattrs;
+}
+
+export interface PendingXattrs {
+  /** The file whose xattrs the entry carries. */
+  path: string;
+  userxattr: boolean;
+  /** An overlay upper: overlayfs' redirect/metacopy xattrs make it one diff cannot read natively. */
+  native: boolean;
 }
 
 function typeOf(st: EntryStat): LayerEntryType | undefined {

@@ -6,7 +6,9 @@
 // entries (and between the buffers of a big file), so memory stays flat (a few MiB).
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { ContentReader, type ReadResult } from './content-reader.js';
+import { assertNativeUpper } from '../changes/unsupported-upper.js';
+import { readXattrs, splitXattrs } from '../changes/xattrs.js';
+import { ContentReader, type FileXattrs, type ReadResult } from './content-reader.js';
 import type { LayerEntry } from './layer-entry.js';
 import {
   clampOctal,
@@ -199,6 +201,7 @@ class LayerEncoder {
           : this.reader.read({
               paths: small.map((e) => e.source!),
               sizes: small.map((e) => e.size),
+              xattrs: small.some((e) => e.pendingXattrs !== undefined),
               spare: this.spares.pop(),
               bufferSize: BATCH_BYTES + WORKER_MAX, // what a batch can hold, so every spare fits
             });
@@ -212,18 +215,25 @@ class LayerEncoder {
     const read = await batch.content;
     const data = read ? Buffer.from(read.data) : undefined;
     const errors = new Map(read?.errors.map((e) => [e.index, e]));
+    // Xattrs the reader listed: by index; a file not there has none (unless its listing failed).
+    const xattrs = read?.xattrs ? new Map(read.xattrs) : undefined;
+    const xattrFailed = new Set(read?.xattrFailed);
     let offset = 0;
     let index = 0;
     for (const entry of batch.entries) {
       this.options.signal?.throwIfAborted(); // the walk is a batch ahead: check here too
       if (data && isSmallFile(entry)) {
-        const err = errors.get(index++);
+        const i = index++;
+        const err = errors.get(i);
         if (err) throw Object.assign(new Error(err.message), { code: err.code, path: entry.source });
+        if (entry.pendingXattrs)
+          resolveXattrs(entry, xattrs && !xattrFailed.has(i) ? (xattrs.get(i) ?? NO_XATTRS) : undefined);
         writeHeaders(this.w, entry);
         this.w.copyFrom(data!.subarray(offset, offset + entry.size));
         this.w.zeros(padding(entry.size));
         offset += entry.size;
       } else {
+        if (entry.pendingXattrs) resolveXattrs(entry, undefined);
         const pending = writeEntry(this.w, entry);
         if (pending) await pending;
       }
@@ -237,6 +247,20 @@ class LayerEncoder {
 }
 
 const padding = (size: number) => (BLOCK - (size % BLOCK)) % BLOCK;
+
+const NO_XATTRS: FileXattrs = [];
+
+/**
+ * Fills in the xattrs an entry left pending: from `listed` (what the content reader read on the file's
+ * descriptor), or by path here when the reader did not read them.
+ */
+function resolveXattrs(entry: LayerEntry, listed: FileXattrs | undefined): void {
+  const p = entry.pendingXattrs!;
+  entry.pendingXattrs = undefined;
+  const x = listed ? splitXattrs(listed, p.userxattr) : readXattrs(p.path, p.userxattr);
+  if (p.native) assertNativeUpper(p.path, x.overlay.keys());
+  if (x.content.length > 0) entry.xattrs = x.content;
+}
 
 /** The PAX block (when needed) and the ustar header of `entry`. */
 function writeHeaders(w: TarBuffer, entry: LayerEntry): void {

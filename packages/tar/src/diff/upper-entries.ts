@@ -9,7 +9,7 @@ import { type LayerFormat, LowerView } from '../changes/lower-view.js';
 import { assertNativeUpper } from '../changes/unsupported-upper.js';
 import { isOpaqueValue, readXattrs } from '../changes/xattrs.js';
 import { WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from '../whiteouts.js';
-import { type EntryStat, isWhiteoutEntryStat, lstatEntry, lstatEntryAt } from './entry-stat.js';
+import { type EntryStat, isRegular, isWhiteoutEntryStat, lstatEntry, lstatEntryAt } from './entry-stat.js';
 import {
   entryFromStat,
   HardlinkTracker,
@@ -88,14 +88,18 @@ export function* upperEntries(upper: string, options: UpperEntriesOptions): Gene
       const abs = `${dir}/${item.name}`;
       const st = format === 'overlay' ? stats.get(item.name) : lstatEntryAt(dirfd, item.name, abs);
       if (!st) continue; // removed while we walk
-      const xattrs = readXattrs(abs, userxattr);
-      if (format === 'overlay') assertNativeUpper(abs, xattrs.overlay.keys());
+      // A regular file's xattrs are read with its content (pendingXattrs), a directory's here: whether it
+      // is opaque decides what comes next.
+      const deferred = isRegular(st);
+      const xattrs = deferred ? undefined : readXattrs(abs, userxattr);
+      if (xattrs && format === 'overlay') assertNativeUpper(abs, xattrs.overlay.keys());
       const name = joinName(rel, item.name);
-      const entry = entryFromStat(name, abs, st, xattrs.content);
+      const entry = entryFromStat(name, abs, st, xattrs?.content);
       if (!entry) continue;
+      if (deferred) entry.pendingXattrs = { path: abs, userxattr, native: format === 'overlay' };
       yield links.apply(entry, st);
       if (entry.type !== 'directory') continue;
-      if (isOpaque(abs, xattrs.overlay) && hidesSomething(name)) yield opaqueEntry(entry);
+      if (isOpaque(abs, xattrs!.overlay) && hidesSomething(name)) yield opaqueEntry(entry);
       yield* walk(abs, name);
     }
   }

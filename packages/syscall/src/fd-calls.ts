@@ -23,6 +23,7 @@ let openatFn: Fn | undefined;
 let writeFn: Fn | undefined;
 let pwriteFn: Fn | undefined;
 let futimensFn: Fn | undefined;
+let utimensatFn: Fn | undefined;
 let fchownFn: Fn | undefined;
 let fchmodFn: Fn | undefined;
 let closeFn: Fn | undefined;
@@ -86,12 +87,23 @@ const times32 = new Int32Array(8);
 const times64 = new BigInt64Array(times32.buffer);
 const littleEndian = endianness() === 'LE';
 
-function setTime(slot: number, seconds: number): void {
+let splitNsec = 0;
+
+/** Whole seconds of a fractional time; its nanoseconds are left in splitNsec (no allocation). */
+function splitSeconds(seconds: number): number {
   let sec = Math.floor(seconds);
   let nsec = Math.round((seconds - sec) * 1e9);
   if (nsec >= 1e9) {
     sec += 1;
     nsec -= 1e9;
+  }
+  splitNsec = nsec;
+  return sec;
+}
+
+function setTime(slot: number, sec: number, nsec: number): void {
+  if (!Number.isSafeInteger(sec) || !Number.isInteger(nsec) || nsec < 0 || nsec >= 1e9) {
+    throw new RangeError(`a time must be whole seconds and 0–999999999 ns, not ${sec} s ${nsec} ns`);
   }
   if (littleEndian && sec >= 0 && sec < 2 ** 31) {
     times32[slot * 4] = sec;
@@ -104,12 +116,61 @@ function setTime(slot: number, seconds: number): void {
   }
 }
 
-/** futimens(2): access and modification times of `fd`, in (fractional) seconds since the epoch. */
+/** utimensat's flag: set the times of a symlink itself, not of what it points to (fcntl.h). */
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+
+/**
+ * futimens(2): access and modification times of `fd`, in fractional seconds since the epoch. A double
+ * holds today's times to ~0.2 µs only: for nanosecond-exact times (a tar's PAX mtime) use futimensNs.
+ */
 export function futimens(fd: number, atime: number, mtime: number): void {
   futimensFn ??= fn('int futimens(int, const void *)');
-  setTime(0, atime);
-  setTime(1, mtime);
-  while (futimensFn(fd, times32) !== 0) {
+  setTime(0, splitSeconds(atime), splitNsec);
+  setTime(1, splitSeconds(mtime), splitNsec);
+  callFutimens(fd);
+}
+
+/**
+ * futimens(2) with times as whole seconds (negative before 1970) plus nanoseconds (0 to 999,999,999):
+ * exact to the nanosecond, as tar's PAX times and statx report them.
+ */
+export function futimensNs(
+  fd: number,
+  atimeSec: number,
+  atimeNsec: number,
+  mtimeSec: number,
+  mtimeNsec: number,
+) {
+  futimensFn ??= fn('int futimens(int, const void *)');
+  setTime(0, atimeSec, atimeNsec);
+  setTime(1, mtimeSec, mtimeNsec);
+  callFutimens(fd);
+}
+
+/**
+ * utimensat(2): times of `path` (relative to `dirfd`, or AT_FDCWD), as whole seconds plus nanoseconds;
+ * with AT_SYMLINK_NOFOLLOW a symlink's own times. Throws a SyscallError (`path` = path).
+ */
+export function utimensat(
+  dirfd: number,
+  path: string,
+  atimeSec: number,
+  atimeNsec: number,
+  mtimeSec: number,
+  mtimeNsec: number,
+  flags = 0,
+): void {
+  utimensatFn ??= fn('int utimensat(int, const char *, const void *, int)');
+  setTime(0, atimeSec, atimeNsec);
+  setTime(1, mtimeSec, mtimeNsec);
+  while (utimensatFn(dirfd, path, times32, flags) !== 0) {
+    const errno = lastErrno();
+    if (errno !== EINTR) throw new SyscallError(errno, 'utimensat', path);
+  }
+}
+
+function callFutimens(fd: number): void {
+  while (futimensFn!(fd, times32) !== 0) {
     const errno = lastErrno();
     if (errno !== EINTR) throw new SyscallError(errno, 'futimens', undefined, { what: `futimens fd ${fd}` });
   }

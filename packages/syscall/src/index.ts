@@ -3,13 +3,16 @@ export { copyFileRange } from './copy-file-range.js';
 export { errnoName, SyscallError } from './errors.js';
 export {
   AT_FDCWD,
+  AT_SYMLINK_NOFOLLOW,
   close,
   fchmod,
   fchown,
   futimens,
+  futimensNs,
   O_CLOEXEC,
   O_PATH,
   openat,
+  utimensat,
   writeAll,
 } from './fd-calls.js';
 export { flock, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN } from './flock.js';

@@ -1,17 +1,29 @@
-import { constants, lstatSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  constants,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   AT_FDCWD,
+  AT_SYMLINK_NOFOLLOW,
   close,
   fchmod,
   fchown,
   futimens,
+  futimensNs,
   O_CLOEXEC,
   O_PATH,
   openat,
   SyscallError,
+  utimensat,
   writeAll,
 } from '../src/index.js';
 import { tempDir } from './helpers.js';
@@ -89,6 +101,72 @@ test('futimens sets sub-second, pre-1970 and post-2038 times exactly', () => {
   } finally {
     t.remove();
   }
+});
+
+// [seconds, nanoseconds] pairs a double of seconds cannot hold exactly.
+const EXACT: Array<[number, number]> = [
+  [1_700_000_000, 123_456_789],
+  [-86_401, 999_999_999],
+  [2 ** 33, 1],
+];
+const ns = (sec: number, nsec: number) => BigInt(sec) * 1_000_000_000n + BigInt(nsec);
+
+test('futimensNs sets seconds plus nanoseconds exactly, pre-1970 and post-2038 too', () => {
+  const t = tempDir();
+  try {
+    const path = join(t.dir, 'f');
+    writeFileSync(path, '');
+    const fd = openSync(path, 'r+');
+    for (const [sec, nsec] of EXACT) {
+      futimensNs(fd, sec + 5, 7, sec, nsec);
+      const st = lstatSync(path, { bigint: true });
+      assert.is(st.atimeNs, ns(sec + 5, 7), `atime ${sec}.${nsec}`);
+      assert.is(st.mtimeNs, ns(sec, nsec), `mtime ${sec}.${nsec}`);
+    }
+    close(fd);
+  } finally {
+    t.remove();
+  }
+});
+
+test("utimensat with AT_SYMLINK_NOFOLLOW sets a symlink's own times, not its target's", () => {
+  const t = tempDir();
+  try {
+    const file = join(t.dir, 'file');
+    const link = join(t.dir, 'link');
+    writeFileSync(file, '');
+    symlinkSync('file', link);
+    const before = lstatSync(file, { bigint: true }).mtimeNs;
+    const [sec, nsec] = EXACT[0]!;
+    utimensat(AT_FDCWD, link, sec, nsec, sec, nsec, AT_SYMLINK_NOFOLLOW);
+    assert.is(lstatSync(link, { bigint: true }).mtimeNs, ns(sec, nsec));
+    assert.is(lstatSync(file, { bigint: true }).mtimeNs, before, 'the target is untouched');
+    utimensat(AT_FDCWD, link, 1, 2, 3, 4); // without the flag: the target
+    assert.is(lstatSync(file, { bigint: true }).mtimeNs, ns(3, 4));
+    const dfd = openat(AT_FDCWD, t.dir, O_PATH | constants.O_DIRECTORY | O_CLOEXEC);
+    utimensat(dfd, 'file', 0, 0, 9, 999_999_999); // relative to a directory descriptor
+    close(dfd);
+    assert.is(lstatSync(file, { bigint: true }).mtimeNs, ns(9, 999_999_999));
+  } finally {
+    t.remove();
+  }
+});
+
+test('utimensat and futimensNs: a missing path is ENOENT naming it; a bad time is a RangeError', () => {
+  const missing = '/nonexistent-ovl-utimensat';
+  try {
+    utimensat(AT_FDCWD, missing, 0, 0, 0, 0);
+    assert.unreachable('utimensat on a missing path');
+  } catch (err) {
+    assert.instance(err, SyscallError);
+    const e = err as SyscallError;
+    assert.is(e.code, 'ENOENT');
+    assert.is(e.syscall, 'utimensat');
+    assert.is(e.path, missing);
+  }
+  assert.throws(() => futimensNs(-1, 0, 1e9, 0, 0), RangeError);
+  assert.throws(() => utimensat(AT_FDCWD, missing, 0.5, 0, 0, 0), RangeError);
+  assert.throws(() => futimens(-1, Number.NaN, 0), RangeError);
 });
 
 test('fchown and fchmod (setuid kept when chmod follows chown)', () => {

@@ -91,9 +91,57 @@ Entries('mtimes: files, symlinks, and dirs set after their children; PAX sub-sec
   assert.is(lstatSync(join(dir, 'd/f')).mtime.toISOString(), '2002-02-02T00:00:00.000Z');
   assert.is(lstatSync(join(dir, 'd/l')).mtime.toISOString(), '2003-03-03T00:00:00.000Z');
   const ns = lstatSync(join(dir, 'd/sub/g'), { bigint: true }).mtimeNs;
-  // doubles carry ~0.1 µs at this magnitude: the sub-second part must be there, to the microsecond.
-  assert.is(ns / 1000n, 1600000000123456n);
+  assert.is(ns, 1600000000123456789n, 'a PAX mtime lands to the nanosecond');
 });
+
+Entries(
+  'PAX times land to the nanosecond on files, dirs, symlinks and fifos, in one thread or three',
+  async () => {
+    // Times a double of seconds cannot hold: 9 fraction digits, one before 1970, one with extra digits.
+    const t = (mtime: string, atime?: string) => ({ mtime, ...(atime ? { atime } : {}) });
+    const entries = [
+      { name: 'd/', type: 'directory' as const, pax: t('1700000000.000000001', '1700000001.999999999') },
+      { name: 'd/f', content: 'x', pax: t('1600000000.123456789') },
+      { name: 'd/old', content: 'y', pax: t('-1.25') },
+      { name: 'd/cut', content: 'z', pax: t('1500000000.1234567891234') },
+      { name: 'd/l', type: 'symlink' as const, linkname: 'f', pax: t('1400000000.987654321') },
+      { name: 'd/p', type: 'fifo' as const, pax: t('1300000000.5') },
+      // Bodies a writer thread takes (a layer file, threads on).
+      ...Array.from({ length: 40 }, (_, i) => ({
+        name: `d/many/${i}`,
+        content: `body ${i}`,
+        pax: t(`1650000000.${String(100000001 + i).padStart(9, '0')}`),
+      })),
+    ];
+    const tar = await buildTar(entries);
+    const layer = join(tempDir('ns-layer'), 'layer.tar');
+    writeFileSync(layer, tar);
+    for (const threads of [0, 2]) {
+      const out = tempDir(`ns-${threads}`);
+      try {
+        const r = threads
+          ? await apply(layer, out, { threads })
+          : await apply(streamOf(tar), out, { threads });
+        if (threads) assert.ok(r.threadedFiles > 0, 'the writer threads took some files');
+        const st = (p: string) => lstatSync(join(out, p), { bigint: true });
+        assert.is(st('d').mtimeNs, 1700000000000000001n, `dir mtime (threads ${threads})`);
+        assert.is(st('d').atimeNs, 1700000001999999999n, `dir atime (threads ${threads})`);
+        assert.is(st('d/f').mtimeNs, 1600000000123456789n);
+        assert.is(st('d/f').atimeNs, 1600000000123456789n, 'no atime: the mtime');
+        assert.is(st('d/old').mtimeNs, -1250000000n, '-1.25 s: before the epoch');
+        assert.is(st('d/cut').mtimeNs, 1500000000123456789n, 'digits past the 9th are cut');
+        assert.is(st('d/l').mtimeNs, 1400000000987654321n, "the symlink's own time");
+        assert.is(st('d/p').mtimeNs, 1300000000500000000n);
+        for (let i = 0; i < 40; i++) {
+          assert.is(st(`d/many/${i}`).mtimeNs, 1650000000000000000n + BigInt(100000001 + i), `d/many/${i}`);
+        }
+      } finally {
+        removeDir(out);
+      }
+    }
+    removeDir(join(layer, '..'));
+  },
+);
 
 Entries('long names and link names (PAX and GNU longname) land where they say', async () => {
   const long = `${'d'.repeat(120)}/${'e'.repeat(150)}/${'f'.repeat(200)}.txt`;

@@ -58,15 +58,15 @@ function makeSourceTree(src: string) {
       sh('chmod', ['4755', join(src, 'usr/bin/suid')]);
     } catch {}
   }
-  // Sub-second mtimes (µs-exact, the precision apply promises), dirs last so children do not bump them.
+  // Nanosecond mtimes (apply sets them exactly, as the tools do), dirs last so children do not bump them.
   let n = 0;
   const stamp = (p: string) =>
-    sh('touch', ['-h', '-d', `2020-01-02 03:04:${String(5 + (n++ % 50)).padStart(2, '0')}.123456`, p]);
+    sh('touch', ['-h', '-d', `2020-01-02 03:04:${String(5 + (n++ % 50)).padStart(2, '0')}.123456789`, p]);
   const all = sh('find', [src, '-depth']).toString().trim().split('\n');
   for (const p of all) stamp(p);
 }
 
-const describe = (root: string) => describeTree(root, { mtimes: true, mtimePrecisionNs: 1000n });
+const describe = (root: string) => describeTree(root, { mtimes: true });
 
 const Tools = suite('apply: the same tree as GNU tar and bsdtar extract');
 let work = '';

@@ -10,9 +10,11 @@ export interface EntryMeta {
   gid: number;
   /** Permission bits with setuid/setgid/sticky (mode & 07777). */
   mode: number;
-  /** Seconds since the epoch, fractional. */
+  /** Whole seconds since the epoch (negative before 1970), with the nanoseconds apart: ns-exact. */
   atime: number;
+  atimeNsec: number;
   mtime: number;
+  mtimeNsec: number;
   xattrs: Map<string, Buffer> | undefined;
 }
 
@@ -22,8 +24,10 @@ export function entryMeta(
   options: ApplyOptions,
   entry: string,
 ): EntryMeta {
-  const mtime = entryTime(header, records, 'mtime');
-  const at = entryTime(header, records, 'atime');
+  const mtime = entryTime(header, records, 'mtime')!;
+  let at = entryTime(header, records, 'atime');
+  // Docker's rule: an access time before the modification time is replaced by it.
+  if (!at || at.sec < mtime.sec || (at.sec === mtime.sec && at.nsec < mtime.nsec)) at = mtime;
   let xattrs = paxXattrs(records);
   if (xattrs) {
     // overlayfs' private attributes (opaque, redirect, metacopy, origin) are never layer content: a layer
@@ -38,9 +42,10 @@ export function entryMeta(
     uid: mapId(entryId(header.uid, records, 'uid'), options.uidMap, 'uid', entry),
     gid: mapId(entryId(header.gid, records, 'gid'), options.gidMap, 'gid', entry),
     mode: (header.mode ?? 0o644) & 0o7777,
-    // Docker's rule: an access time before the modification time is replaced by it.
-    atime: Number.isNaN(at) || at < mtime ? mtime : at,
-    mtime,
+    atime: at.sec,
+    atimeNsec: at.nsec,
+    mtime: mtime.sec,
+    mtimeNsec: mtime.nsec,
     xattrs,
   };
 }

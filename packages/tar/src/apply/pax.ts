@@ -61,15 +61,45 @@ export function paxXattrs(records: Map<string, Buffer> | undefined): Map<string,
   return out;
 }
 
-/** Seconds since the epoch, with the PAX sub-second part when there is one. */
-export function entryTime(header: Header, records: Map<string, Buffer> | undefined, key: string): number {
+/** A time as whole seconds (negative before 1970) and nanoseconds, 0 to 999,999,999. */
+export interface EntryTime {
+  sec: number;
+  nsec: number;
+}
+
+/**
+ * An entry's time: the PAX record (`mtime`, `atime`: decimal seconds with up to 9 — or more, cut —
+ * fraction digits) to the nanosecond, else the header's whole-second mtime; undefined for a missing
+ * atime. Parsed from the text: a double of seconds would round today's times to ~0.2 µs.
+ */
+export function entryTime(
+  header: Header,
+  records: Map<string, Buffer> | undefined,
+  key: 'mtime' | 'atime',
+): EntryTime | undefined {
   const raw = records?.get(key);
-  if (raw) {
-    const t = Number.parseFloat(raw.toString('latin1'));
-    if (Number.isFinite(t)) return t;
+  const parsed = raw ? parsePaxTime(raw.toString('latin1')) : undefined;
+  if (parsed) return parsed;
+  if (key === 'mtime') return { sec: Math.floor((header.mtime?.getTime() ?? 0) / 1000), nsec: 0 };
+  return undefined;
+}
+
+const PAX_TIME = /^\s*(-?)(\d+)(?:\.(\d*))?\s*$/;
+
+export function parsePaxTime(text: string): EntryTime | undefined {
+  const m = PAX_TIME.exec(text);
+  if (!m) return undefined;
+  let sec = Number(m[2]);
+  let nsec = m[3] ? Number(m[3].slice(0, 9).padEnd(9, '0')) : 0;
+  if (!Number.isSafeInteger(sec)) return undefined;
+  if (m[1] === '-') {
+    // -1.25 s is 1.25 s before the epoch: -2 s plus 0.75 s.
+    if (nsec > 0) {
+      sec = -sec - 1;
+      nsec = 1e9 - nsec;
+    } else sec = -sec;
   }
-  if (key === 'mtime') return (header.mtime?.getTime() ?? 0) / 1000;
-  return Number.NaN;
+  return { sec, nsec };
 }
 
 /** uid or gid, PAX overriding the octal field (ids ≥ 2^21 need PAX). */

@@ -18,4 +18,6 @@ export interface ApplySyscalls {
 
 export const nativeApplySyscalls: ApplySyscalls = { mknod, makedev, lsetxattr, copyFileRange };
 
+// Times to the nanosecond (Node's futimes/lutimes take a double of seconds: ~0.2 µs today).
+export { AT_FDCWD, AT_SYMLINK_NOFOLLOW, futimensNs, utimensat } from '@ovl/syscall';
 export { S_IFBLK, S_IFCHR, S_IFIFO };

@@ -54,6 +54,7 @@ export const SLOT = {
   MODE: 5,
   UID: 6,
   GID: 7,
+  /** Whole seconds; the nanoseconds are in ATIME_NS / MTIME_NS. */
   ATIME: 8,
   MTIME: 9,
   NAME_LEN: 10,
@@ -63,8 +64,10 @@ export const SLOT = {
   RANGE_FD: 13,
   RANGE_OFF: 14,
   RANGE_LEN: 15,
+  ATIME_NS: 16,
+  MTIME_NS: 17,
 } as const;
-export const HEADER_BYTES = 16 * 8;
+export const HEADER_BYTES = 18 * 8;
 
 export const RECORD = {
   /** Open a directory: DIR_ID, and its absolute path as the name. */

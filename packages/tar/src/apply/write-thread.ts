@@ -1,7 +1,7 @@
 /**
  * The program of an apply writer thread: it creates the files the main thread hands it in the ring
  * (write-ring.ts), with openat on cached directory descriptors, write, fchown/fchmod when asked,
- * futimens and close — straight libc calls through @ovl/syscall.
+ * futimensNs and close — straight libc calls through @ovl/syscall.
  *
  * Self-contained on purpose: the worker runs this function's source text (`WRITER_SOURCE`), with its
  * modules passed in as arguments, so that it needs no file of its own next to the bundle (a bundler
@@ -22,7 +22,7 @@ export interface WriterData {
 interface Sys {
   openat(dirfd: number, name: string, flags: number, mode?: number): number;
   writeAll(fd: number, buf: Uint8Array, offset?: number, length?: number, position?: number): void;
-  futimens(fd: number, atime: number, mtime: number): void;
+  futimensNs(fd: number, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
   fchown(fd: number, uid: number, gid: number): void;
   fchmod(fd: number, mode: number): void;
   close(fd: number): void;
@@ -65,7 +65,7 @@ function writerThread(parentPort: MessagePort, data: WriterData, sys: Sys, fs: F
       () => sys.openat(-1, 'x', 0),
       () => sys.writeAll(-1, new Uint8Array(1)),
       () => sys.writeAll(-1, new Uint8Array(1), 0, 1, 0),
-      () => sys.futimens(-1, 0, 0),
+      () => sys.futimensNs(-1, 0, 0, 0, 0),
       () => sys.fchown(-1, 0, 0),
       () => sys.fchmod(-1, 0),
       () => sys.copyFileRange(-1, 0, -1, 0, 1),
@@ -201,7 +201,13 @@ function writerThread(parentPort: MessagePort, data: WriterData, sys: Sys, fs: F
           what = 'set the owner, mode or times of';
           if (flags & FLAG.CHOWN) sys.fchown(fd, slots[at + SLOT.UID]!, slots[at + SLOT.GID]!);
           if (flags & FLAG.CHMOD) sys.fchmod(fd, slots[at + SLOT.MODE]!);
-          sys.futimens(fd, slots[at + SLOT.ATIME]!, slots[at + SLOT.MTIME]!);
+          sys.futimensNs(
+            fd,
+            slots[at + SLOT.ATIME]!,
+            slots[at + SLOT.ATIME_NS]!,
+            slots[at + SLOT.MTIME]!,
+            slots[at + SLOT.MTIME_NS]!,
+          );
           what = 'close';
           const f = fd;
           fd = -1;

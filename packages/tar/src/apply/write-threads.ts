@@ -390,7 +390,9 @@ export class WriteThreads {
       s[i + SLOT.UID] = meta.uid;
       s[i + SLOT.GID] = meta.gid;
       s[i + SLOT.ATIME] = meta.atime;
+      s[i + SLOT.ATIME_NS] = meta.atimeNsec;
       s[i + SLOT.MTIME] = meta.mtime;
+      s[i + SLOT.MTIME_NS] = meta.mtimeNsec;
     }
     s[i + SLOT.RANGE_LEN] = range ? range.length : 0;
     if (range) {

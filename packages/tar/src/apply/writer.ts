@@ -18,11 +18,9 @@ import {
   fchmodSync,
   fchownSync,
   fstatSync,
-  futimesSync,
   lchownSync,
   linkSync,
   lstatSync,
-  lutimesSync,
   mkdirSync,
   openSync,
   rmSync,
@@ -36,7 +34,16 @@ import { cleanEntryName, splitPath } from './entry-name.js';
 import type { EntryMeta } from './metadata.js';
 import type { ApplyOptions, WhiteoutFormat } from './options.js';
 import { PathResolver, writeFailed } from './resolver.js';
-import { type ApplySyscalls, S_IFBLK, S_IFCHR, S_IFIFO } from './syscalls.js';
+import {
+  type ApplySyscalls,
+  AT_FDCWD,
+  AT_SYMLINK_NOFOLLOW,
+  futimensNs,
+  S_IFBLK,
+  S_IFCHR,
+  S_IFIFO,
+  utimensat,
+} from './syscalls.js';
 import { FLAG } from './write-ring.js';
 import type { WriteThreads } from './write-threads.js';
 import { WrittenPaths } from './written-paths.js';
@@ -232,7 +239,7 @@ export class EntryWriter {
       if (meta.xattrs) this.setXattrs(p.abs, meta.xattrs, entry);
       // chown clears setuid/setgid, and the umask may have dropped bits: only then is fchmod needed.
       if (this.umask < 0 || meta.mode & 0o7000 || meta.mode & this.umask) fchmodSync(fd, meta.mode);
-      futimesSync(fd, meta.atime, meta.mtime);
+      futimensNs(fd, meta.atime, meta.atimeNsec, meta.mtime, meta.mtimeNsec);
     } catch (cause) {
       if (cause instanceof TarError) throw cause;
       throw writeFailed(entry, p.abs, 'set the owner, mode or times of', cause);
@@ -294,7 +301,7 @@ export class EntryWriter {
     // non-root apply from creating them.
     this.dirs.push(p.abs);
     this.dirModes.push(meta.mode);
-    this.dirTimes.push(meta.atime, meta.mtime);
+    this.dirTimes.push(meta.atime, meta.atimeNsec, meta.mtime, meta.mtimeNsec);
   }
 
   /** Sets the deferred directory modes and times, in entry order (a repeated dir entry wins). */
@@ -303,12 +310,13 @@ export class EntryWriter {
     for (let i = 0; i < this.dirs.length; i++) {
       const abs = this.dirs[i]!;
       // The dir may have been removed or replaced by a later entry: only a real dir gets its metadata
-      // (chmod follows symlinks; lutimes does not, but a replaced path is not ours to touch).
+      // (chmod follows symlinks; utimensat with AT_SYMLINK_NOFOLLOW does not, but a replaced path is not ours to touch).
       const st = lstatSync(abs, { throwIfNoEntry: false });
       if (!st?.isDirectory()) continue;
       try {
         chmodSync(abs, this.dirModes[i]!); // just lstat'ed: a dir, not a link
-        lutimesSync(abs, this.dirTimes[2 * i]!, this.dirTimes[2 * i + 1]!);
+        const t = this.dirTimes;
+        utimensat(AT_FDCWD, abs, t[4 * i]!, t[4 * i + 1]!, t[4 * i + 2]!, t[4 * i + 3]!, AT_SYMLINK_NOFOLLOW);
       } catch (cause) {
         throw writeFailed(abs, abs, 'set the mode or times of the dir', cause);
       }
@@ -323,7 +331,7 @@ export class EntryWriter {
     try {
       if (this.chown) lchownSync(p.abs, meta.uid, meta.gid);
       if (meta.xattrs) this.setXattrs(p.abs, meta.xattrs, entry);
-      lutimesSync(p.abs, meta.atime, meta.mtime);
+      setTimes(p.abs, meta);
     } catch (cause) {
       if (cause instanceof TarError) throw cause;
       throw writeFailed(entry, p.abs, 'set the owner or times of the symlink', cause);
@@ -369,7 +377,7 @@ export class EntryWriter {
       if (this.chown) lchownSync(abs, meta.uid, meta.gid);
       if (meta.xattrs) this.setXattrs(abs, meta.xattrs, entry);
       chmodSync(abs, meta.mode); // just created by us: not a link
-      lutimesSync(abs, meta.atime, meta.mtime);
+      setTimes(abs, meta);
     } catch (cause) {
       if (cause instanceof TarError) throw cause;
       throw writeFailed(entry, abs, 'set the owner, mode or times of', cause);
@@ -422,6 +430,11 @@ export class EntryWriter {
       this.openFd = -1;
     }
   }
+}
+
+/** An entry's times on `abs` itself (a symlink's own), to the nanosecond. */
+function setTimes(abs: string, meta: EntryMeta): void {
+  utimensat(AT_FDCWD, abs, meta.atime, meta.atimeNsec, meta.mtime, meta.mtimeNsec, AT_SYMLINK_NOFOLLOW);
 }
 
 function readUmask(): number {

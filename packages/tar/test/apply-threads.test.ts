@@ -267,7 +267,15 @@ Threads('a process that exits just as its writer thread starts waits for it, the
   // hold in write-threads.ts about one such exit in eight aborted. A big body starts a thread unasked;
   // the process then exits while the thread loads (at once, or after a few milliseconds).
   const layer = join(fresh('exit-layer'), 'layer.tar');
-  writeFileSync(layer, await buildTar([{ name: 'big', content: Buffer.alloc(BIG_BODY + 1, 7) }]));
+  // Two big bodies: threads start only for a big body that another one can still follow.
+  const big = Buffer.alloc(BIG_BODY + 1, 7);
+  writeFileSync(
+    layer,
+    await buildTar([
+      { name: 'big', content: big },
+      { name: 'big2', content: big },
+    ]),
+  );
   let exercised = 0;
   for (let i = 0; i < 8; i++) {
     const out = fresh('exit-out');
@@ -290,6 +298,45 @@ Threads('a process that exits just as its writer thread starts waits for it, the
     assert.is(readFileSync(join(out, 'big')).length, BIG_BODY + 1);
   }
   assert.ok(exercised > 0, 'no run exited while its thread was still starting: the test proved nothing');
+});
+
+Threads('no threads start for a big body that no other big body can follow (they would idle)', async () => {
+  // The threads would be ready only after this thread had copied the body, with nothing left for them;
+  // starting them anyway held the process's exit ~100 ms (the rootfs layer ends so). A fresh process:
+  // this one's pool is warm from the tests above.
+  const big = Buffer.alloc(BIG_BODY + 1, 7);
+  const small = Array.from({ length: 30 }, (_, i) => ({ name: `s${i}`, content: `small ${i}` }));
+  const cases = [
+    { name: 'big last', entries: [...small, { name: 'big', content: big }], threads: false },
+    { name: 'big, then small files', entries: [{ name: 'big', content: big }, ...small], threads: false },
+    {
+      name: 'big, then another',
+      entries: [
+        { name: 'big', content: big },
+        { name: 'big2', content: big },
+      ],
+      threads: true,
+    },
+  ];
+  for (const c of cases) {
+    const layer = join(fresh('late-layer'), 'layer.tar');
+    writeFileSync(layer, await buildTar(c.entries));
+    const out = fresh('late-out');
+    const script = `
+      import { apply } from ${JSON.stringify(join(import.meta.dirname, '../src/index.ts'))};
+      import { threadsStarted } from ${JSON.stringify(join(import.meta.dirname, '../src/apply/write-threads.ts'))};
+      await apply(${JSON.stringify(layer)}, ${JSON.stringify(out)});
+      console.log(String(threadsStarted()));`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      cwd: join(import.meta.dirname, '..'),
+    });
+    assert.is(r.status, 0, `${c.name}: ${r.stderr.slice(0, 2000)}`);
+    const started = Number(r.stdout.trim().split('\n').at(-1));
+    if (c.threads) assert.ok(started > 0, `${c.name}: threads should start`);
+    else assert.is(started, 0, `${c.name}: threads started`);
+    assert.ok(readFileSync(join(out, 'big')).equals(big), `${c.name}: the big body`);
+  }
 });
 
 Threads('the whole apply suite passes with writer threads forced (OVL_APPLY_THREADS=2)', () => {

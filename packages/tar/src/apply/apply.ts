@@ -172,7 +172,20 @@ async function applySource(
           feed && (header.type === 'file' || header.type === 'contiguous-file')
             ? () => feed.bypass(bodyOffset, header.size ?? 0)
             : undefined;
-        applyEntry(writer, header, records, body as unknown as EntryBody, options, onContent, done, bypass);
+        // Stream offsets are layer-file offsets (bypassed bytes are fed as as many zeros).
+        const after =
+          bypass && typeof bodyOffset === 'number' ? feed!.size - bodyOffset - (header.size ?? 0) : 0;
+        applyEntry(
+          writer,
+          header,
+          records,
+          body as unknown as EntryBody,
+          options,
+          onContent,
+          done,
+          bypass,
+          after,
+        );
       } catch (err) {
         fail(err);
       }

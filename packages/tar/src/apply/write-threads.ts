@@ -128,6 +128,11 @@ export function threadsStarting(): number {
   return pool.filter((t) => t.dead === undefined && Atomics.load(t.ctrl, CTRL.LOADED) === 0).length;
 }
 
+/** Writer threads this process has started and not lost (for tests). */
+export function threadsStarted(): number {
+  return pool.filter((t) => t.dead === undefined).length;
+}
+
 function writerProgram(): string {
   if (source === undefined) {
     // import.meta.url in the ESM build, __filename in the CJS one (where tsup leaves import.meta empty).

@@ -1,9 +1,21 @@
 // diff() of an upper dir: overlay whiteouts and opaque dirs become `.wh.` entries, overlay's own xattrs
 // stay out, aufs metadata stays out, redirect/metacopy uppers are refused.
-import { chmodSync, chownSync, linkSync, symlinkSync, utimesSync } from 'node:fs';
+import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, symlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { lgetxattr, llistxattr, lsetxattr, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from '@ovl/syscall';
+import {
+  AT_FDCWD,
+  AT_SYMLINK_NOFOLLOW,
+  lgetxattr,
+  llistxattr,
+  lsetxattr,
+  makedev,
+  mknod,
+  S_IFBLK,
+  S_IFCHR,
+  S_IFIFO,
+  utimensat,
+} from '@ovl/syscall';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { apply, diff, UnsupportedUpperError } from '../src/index.js';
@@ -234,6 +246,40 @@ overlay('userxattr: user.overlay.opaque marks, user.overlay.* stays out', async 
     rmTree(up);
   }
 });
+
+overlay(
+  'nanosecond mtimes round-trip: diff writes them, apply sets them (files, dirs, symlinks)',
+  async () => {
+    const src = tempDir('dns');
+    const out = tempDir('dns-out');
+    try {
+      build(src, { 'd/f': 'one', 'd/g': 'two', top: 'three' });
+      symlinkSync('f', join(src, 'd/l'));
+      mkdirSync(join(src, 'empty'));
+      // Times a double of seconds cannot hold; one before 1970. Children before their directories.
+      const times: Array<[string, number, number]> = [
+        ['d/f', 1_700_000_000, 123_456_789],
+        ['d/g', -5, 1],
+        ['d/l', 1_600_000_000, 999_999_999],
+        ['top', 1_650_000_000, 500_000_001],
+        ['empty', 1_500_000_000, 7],
+        ['d', 1_400_000_000, 987_654_321],
+      ];
+      for (const [rel, sec, nsec] of times)
+        utimensat(AT_FDCWD, join(src, rel), sec, nsec, sec, nsec, AT_SYMLINK_NOFOLLOW);
+      const tar = await collect(diff({ upper: src }));
+      await apply(Readable.from([tar]), out);
+      for (const [rel, sec, nsec] of times) {
+        const want = BigInt(sec) * 1_000_000_000n + BigInt(nsec);
+        assert.is(lstatSync(join(src, rel), { bigint: true }).mtimeNs, want, `${rel} in the source`);
+        assert.is(lstatSync(join(out, rel), { bigint: true }).mtimeNs, want, rel);
+      }
+    } finally {
+      rmTree(src);
+      rmTree(out);
+    }
+  },
+);
 
 overlay.run();
 

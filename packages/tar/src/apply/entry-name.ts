@@ -12,9 +12,11 @@ export function cleanEntryName(name: string, entry: string = name): string {
       entry,
     });
   }
-  // Fast path: most names have no '.' or empty components to clean.
-  if (!name.startsWith('/') && !name.includes('//') && !hasDotComponent(name)) {
-    return name.endsWith('/') ? name.slice(0, -1) : name;
+  // Fast path: most names have no '.' or empty components to clean, once the `./` that `tar -C dir .`
+  // puts before every name is dropped (the split and join below cost ~3 µs an entry).
+  const bare = name.startsWith('./') ? name.slice(2) : name;
+  if (!bare.startsWith('/') && !bare.startsWith('./') && !bare.includes('//') && !hasDotComponent(bare)) {
+    return bare.endsWith('/') ? bare.slice(0, -1) : bare;
   }
   const out: string[] = [];
   for (const part of name.split('/')) {

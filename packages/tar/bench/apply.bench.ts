@@ -14,7 +14,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { bigCorpus, type Corpus, rootfsCorpus, smallCorpus } from './corpora.js';
+import { bigCorpus, type Corpus, compressedCorpus, rootfsCorpus, smallCorpus } from './corpora.js';
 
 const rounds = Number(process.env.OVL_BENCH_ROUNDS ?? 5);
 const only = process.env.OVL_BENCH_ONLY; // e.g. "small" to run one corpus
@@ -88,12 +88,16 @@ async function main() {
   const loadAtStart = loadavg()[0]!;
   const corpora: Corpus[] = [];
   if (!only || only === 'rootfs') corpora.push(rootfsCorpus());
+  // The rootfs as registries serve it: every tool decompresses (GNU tar by running gzip / zstd beside it).
+  if (!only || only === 'rootfs-gzip') corpora.push(compressedCorpus(rootfsCorpus(), 'gzip'));
+  if (!only || only === 'rootfs-zstd') corpora.push(compressedCorpus(rootfsCorpus(), 'zstd'));
   if (!only || only === 'small') corpora.push(await smallCorpus());
   if (!only || only === 'big') corpora.push(await bigCorpus());
   const rows: string[] = [];
   for (const corpus of corpora) {
-    const size = statSync(corpus.tar).size;
-    const files = entriesOf(corpus.tar);
+    // MB/s of tar (the plain layer's bytes), whether the file read is compressed or not.
+    const size = statSync(corpus.plain ?? corpus.tar).size;
+    const files = entriesOf(corpus.plain ?? corpus.tar);
     const isBig = corpus.name.includes('256 MiB');
     for (const [fsName, base] of fsRoots) {
       const work = mkdtempSync(join(base, 'ovl-bench-'));

@@ -1,7 +1,8 @@
 /**
  * The bench corpora, made once and cached outside the repo (OVL_BENCH_CACHE, default
  * /var/cache/ovl-bench): (a) a Debian bookworm minbase rootfs from debootstrap (or, when no mirror can be
- * reached, a tarball of /usr — the table then says so), (b) 100,000 files of 0–4 KiB, (c) 4 × 256 MiB.
+ * reached, a tarball of /usr — the table then says so), (b) 100,000 files of 0–4 KiB, (c) 4 × 256 MiB;
+ * and (a) compressed as registries serve layers: gzip -6 and zstd -3 (the tools' default levels).
  */
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
@@ -14,7 +15,10 @@ export const cacheDir = process.env.OVL_BENCH_CACHE ?? '/var/cache/ovl-bench';
 
 export interface Corpus {
   name: string;
+  /** The layer file the tools read: a plain tar, or a compressed one. */
   tar: string;
+  /** For a compressed layer: the plain tar it holds (for the entry count and the MB/s of tar). */
+  plain?: string;
   note?: string;
 }
 
@@ -85,4 +89,18 @@ export async function bigCorpus(): Promise<Corpus> {
     renameSync(`${tar}.tmp`, tar);
   }
   return { name: '4 × 256 MiB files', tar };
+}
+
+/** `base` compressed with `gzip -6` or `zstd -3`, cached beside it. */
+export function compressedCorpus(base: Corpus, kind: 'gzip' | 'zstd'): Corpus {
+  const tar = `${base.tar}.${kind === 'gzip' ? 'gz' : 'zst'}`;
+  if (!existsSync(tar)) {
+    const args = kind === 'gzip' ? ['-6', '-c', base.tar] : ['-3', '-q', '-c', base.tar];
+    const r = spawnSync('sh', ['-c', `${kind} "$@" > ${JSON.stringify(`${tar}.tmp`)}`, kind, ...args], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    if (r.status !== 0) throw new Error(`${kind} of ${base.tar} failed`);
+    renameSync(`${tar}.tmp`, tar);
+  }
+  return { ...base, name: `${base.name}, ${kind}`, tar, plain: base.tar };
 }

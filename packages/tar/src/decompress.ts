@@ -104,8 +104,15 @@ export async function decompress(
   }
 }
 
+/**
+ * Output chunk of the gunzip stream. zlib's default (16 KiB) makes every 16 KiB of tar a round trip
+ * through the libuv pool that waits for the main thread, which is busy writing: the rootfs layer
+ * gzip'ed took 2.8 s that way, 1.2 s with 1 MiB chunks (GNU `tar -xzf` 2.0 s; tmpfs, 5 alternating rounds).
+ */
+const GUNZIP_CHUNK = 1 << 20;
+
 function createGunzipChecked(source: Readable): Gunzip {
-  const gunzip = createGunzip();
+  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK });
   source.on('error', (err) => gunzip.destroy(err));
   return gunzip;
 }

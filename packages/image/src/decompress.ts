@@ -5,12 +5,18 @@ import { ImageError } from './errors.js';
 import type { Compression } from './media-types.js';
 
 /**
+ * Output chunk of gunzip. zlib's default (16 KiB) is a round trip through the libuv pool for every
+ * 16 KiB of tar, each waiting for the main thread (which hashes, and usually also writes the layer).
+ */
+const GUNZIP_CHUNK = 1 << 20;
+
+/**
  * A decompressing Transform for a layer blob. zstd uses Node's own zlib binding when present (Node ≥ 22.15)
  * and the pure-JS fzstd otherwise. Its errors are raw zlib/fzstd errors; `badLayer` turns them into the
  * ImageError a caller sees.
  */
 export function decompressor(compression: Exclude<Compression, 'none'>): Transform {
-  if (compression === 'gzip') return zlib.createGunzip();
+  if (compression === 'gzip') return zlib.createGunzip({ chunkSize: GUNZIP_CHUNK });
   const native = (zlib as { createZstdDecompress?: () => Transform }).createZstdDecompress;
   return typeof native === 'function' ? native() : fzstdTransform();
 }

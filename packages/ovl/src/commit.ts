@@ -53,9 +53,11 @@ async function gzipLayer(tarPath: string, diffId: string, tmp: string): Promise<
   const gzPath = join(tmp, `${diffId.slice(7, 19)}-${Math.random().toString(36).slice(2)}.tar.gz`);
   const gzHash = createHash('sha256');
   const gzCount = { n: 0 };
+  // 1 MiB reads and output chunks, not 64 KiB / 16 KiB: every chunk is a round trip through the libuv
+  // pool. The 211 MB rootfs layer gzip'ed in 6.8–6.9 s this way against 8.6–10.6 s (tmpfs, 2 rounds).
   await pipeline(
-    createReadStream(tarPath),
-    createGzip({ level: 6 }),
+    createReadStream(tarPath, { highWaterMark: 1 << 20 }),
+    createGzip({ level: 6, chunkSize: 1 << 20 }),
     hashing(gzHash, gzCount),
     createWriteStream(gzPath),
   );

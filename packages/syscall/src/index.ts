@@ -34,6 +34,7 @@ export {
   probeOverlayFeatures,
   readFsContextLog,
 } from './new-mount-api.js';
+export { getPipeSize, O_NONBLOCK, pipe, setPipeSize } from './pipe.js';
 export { createRecordingSyscalls, type RecordedCall, type RecordingOptions } from './recording.js';
 export { type Isolation, type RunPlanOptions, runPlan } from './run-plan.js';
 export { fsNameOf, type StatFs, statfs } from './statfs.js';

@@ -186,6 +186,23 @@ File('a gzip’ed layer file is sniffed and decompressed', async () => {
   assert.is(r.bytes, tar.length);
   const got = describeTree(out, { mtimes: true, skipRootMeta: true });
   assert.equal(diffTrees(got, want), []);
+
+  // By descriptor: read through a stream that must neither close it (a ReadStream's destroy() does,
+  // whatever autoClose says) nor move its position.
+  const byFd = join(dir, 'by-fd');
+  mkdirSync(byFd);
+  const fd = openSync(layer, 'r');
+  try {
+    const r2 = await apply(fd, byFd);
+    assert.is(r2.compression, 'gzip');
+    assert.ok(fstatSync(fd).isFile(), 'the descriptor is still open');
+    const first = Buffer.alloc(2);
+    readSync(fd, first, 0, 2, null);
+    assert.equal([...first], [0x1f, 0x8b], 'and still at offset 0');
+  } finally {
+    closeSync(fd);
+  }
+  assert.equal(diffTrees(describeTree(byFd, { mtimes: true, skipRootMeta: true }), want), []);
 });
 
 File('a layer file cut inside a big body or a header is ERR_OVL_BAD_TAR', async () => {

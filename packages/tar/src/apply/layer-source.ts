@@ -3,17 +3,24 @@
  * file is read with synchronous positional reads (`file-feed.ts`), so big bodies can be copied file to
  * file; a compressed one is read through a `ReadStream` of 1 MiB chunks into the decompressor.
  */
-import { closeSync, constants, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, createReadStream, fstatSync, open, openSync, read, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { sniffCompression } from '../decompress.js';
 import { TarError } from '../errors.js';
 import { FileFeed } from './file-feed.js';
 
+/** fs calls for a ReadStream over a caller's descriptor: its close leaves the descriptor open. */
+const KEEP_OPEN_FS = { open, read, close: (_fd: number, cb: (err: null) => void) => cb(null) };
+
 /** A layer: a stream of tar bytes (plain, gzip or zstd), a path to a layer file, or an open descriptor. */
 export type LayerInput = Readable | AsyncIterable<Uint8Array> | string | number;
 
 export type LayerSource =
-  | { kind: 'stream'; stream: Readable | AsyncIterable<Uint8Array>; close(): void }
+  | {
+      kind: 'stream';
+      stream: Readable | AsyncIterable<Uint8Array>;
+      close(): void;
+    }
   | { kind: 'file'; feed: FileFeed; close(): void };
 
 /**
@@ -48,6 +55,8 @@ export function openLayerSource(layer: LayerInput): LayerSource {
       start: st.isFile() ? 0 : undefined,
       highWaterMark: 1 << 20,
       autoClose: owned,
+      // destroy() closes the descriptor whatever autoClose says: a caller's must survive it.
+      fs: owned ? undefined : KEEP_OPEN_FS,
     });
     return { kind: 'stream', stream, close: () => stream.destroy() };
   } catch (cause) {

@@ -96,7 +96,10 @@ async function applySource(
   let chunks: AsyncIterable<Uint8Array> | undefined;
   try {
     if (source.kind === 'file') compression = 'none';
-    else ({ compression, stream, chunks } = await decompress(source.stream, { zstd: options.zstd }));
+    else {
+      const file = source.file;
+      ({ compression, stream, chunks } = await decompress(source.stream, { zstd: options.zstd, file }));
+    }
   } catch (err) {
     threads?.abort();
     throw err;

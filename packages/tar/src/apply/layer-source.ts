@@ -19,6 +19,8 @@ export type LayerSource =
   | {
       kind: 'stream';
       stream: Readable | AsyncIterable<Uint8Array>;
+      /** A compressed layer file opened here: a decoder may read it itself (decompress's `file`). */
+      file?: number;
       close(): void;
     }
   | { kind: 'file'; feed: FileFeed; close(): void };
@@ -58,7 +60,9 @@ export function openLayerSource(layer: LayerInput): LayerSource {
       // destroy() closes the descriptor whatever autoClose says: a caller's must survive it.
       fs: owned ? undefined : KEEP_OPEN_FS,
     });
-    return { kind: 'stream', stream, close: () => stream.destroy() };
+    // Its file position is ours to move (all reads here are positional): offered to the zstd child.
+    const file = owned && st.isFile() ? fd : undefined;
+    return { kind: 'stream', stream, file, close: () => stream.destroy() };
   } catch (cause) {
     if (owned && fd >= 0) closeSync(fd);
     throw new TarError(

@@ -23,6 +23,17 @@ const Zstd = suite('apply: zstd through the zstd binary');
 const haveZstd = zstdBinaryPath() !== undefined;
 const openFds = () => readdirSync('/proc/self/fd').length;
 
+/**
+ * Open descriptors once the streams have closed: a stream's descriptor (the pipe's read end, the test's
+ * own ReadStream) is closed asynchronously, just after its end. Waits up to 2 s for `baseline`.
+ */
+async function settledFds(baseline: number): Promise<number> {
+  for (let i = 0; i < 100 && (zstdPipeReaders() !== 0 || openFds() !== baseline); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return openFds();
+}
+
 // 3 MiB of content in 24 files: several pipe-fulls, so reads wait on zstd and zstd on the reader.
 const entries = Array.from({ length: 24 }, (_, i) => ({
   name: `d${i % 3}/f${i}`,
@@ -63,7 +74,7 @@ Zstd(
           removeDir(out);
         }
       }
-      assert.is(openFds(), fds, 'no descriptor left open');
+      assert.is(await settledFds(fds), fds, 'no descriptor left open');
     } finally {
       removeDir(dir);
     }
@@ -170,12 +181,9 @@ Zstd('corrupt, truncated and aborted zstd layers: a typed error, and nothing lef
     } finally {
       removeDir(out);
     }
-    // The reader's close and zstd's exit come after the rejection: give them a moment.
-    for (let i = 0; i < 100 && (zstdPipeReaders() !== 0 || openFds() !== fds); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    // The reader's close and zstd's exit come after the rejection.
+    assert.is(await settledFds(fds), fds, 'no descriptor left open');
     assert.is(zstdPipeReaders(), 0, 'pipe reader released');
-    assert.is(openFds(), fds, 'no descriptor left open');
   } finally {
     removeDir(dir);
   }

@@ -16,6 +16,17 @@ export {
   writeAll,
 } from './fd-calls.js';
 export { flock, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN } from './flock.js';
+export {
+  type AdvisedRange,
+  adviseBuffer,
+  bufferAddress,
+  MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE,
+  MADV_NORMAL,
+  MADV_WILLNEED,
+  type TransparentHugePages,
+  transparentHugePages,
+} from './madvise.js';
 export { makedev, mknod, splitDev } from './mknod.js';
 export { chroot, getPageSize, mount, umount2 } from './mount.js';
 export { stopMountThread } from './mount-thread-client.js';

@@ -1,13 +1,14 @@
 // The output side of diff: 1 MiB buffers that headers and file content are written into, handed to a
 // sink when full. Two sinks:
 // - a Node Readable (`diff()`): each full buffer is pushed and a fresh one taken, since the consumer
-//   keeps what it was given;
+//   keeps what it was given (from huge-page slabs: fresh-chunks.ts);
 // - a file descriptor (`diffToFile()`): full buffers are written in order and come back for reuse — no
 //   page faults for fresh buffers, no GC of them. To a regular file they are written synchronously until
 //   the content reader starts (see FdSink), otherwise one `fs.write` at a time on the libuv pool while the
 //   next one fills.
 import { fstatSync, write, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { FreshChunks } from '../fresh-chunks.js';
 
 export const BUFFER_SIZE = 1 << 20;
 
@@ -83,6 +84,7 @@ export class TarBuffer {
 /** Pushes into `out`; behind while `out` is over its high-water mark, until its next read(). */
 export class ReadableSink implements TarSink {
   private behind = false;
+  private readonly chunks = new FreshChunks();
   private resume: (() => void) | undefined;
   private readonly out: Readable;
 
@@ -99,7 +101,8 @@ export class ReadableSink implements TarSink {
 
   submit(buf: Buffer, length: number): Buffer {
     if (!this.out.push(buf.subarray(0, length))) this.behind = true;
-    return Buffer.allocUnsafe(BUFFER_SIZE);
+    // The consumer keeps what it was pushed: fresh memory, in huge pages where the host has them.
+    return this.chunks.take(BUFFER_SIZE);
   }
 
   wait(): Promise<void> | undefined {

@@ -47,11 +47,20 @@ test('giveBack: the unused tail of the last chunk is what the next take gets', (
   assert.not.ok(overlaps([a.subarray(0, a.length - 1000), b]));
 });
 
+test('giveBack after a chunk too big for a slab leaves the slab alone', () => {
+  const fc = new FreshChunks();
+  const a = fc.take(1 << 20);
+  fc.take(9 << 20);
+  fc.giveBack(1 << 20);
+  const b = fc.take(1 << 20);
+  assert.not.ok(overlaps([a, b]), 'the slab chunk was handed out twice');
+});
+
 test('diff(): chunks kept by the consumer stay intact — the tar equals what diffToFile writes', async () => {
   const dir = tempDir('fc');
   try {
     const spec: Record<string, string> = {};
-    // ~24 MiB of tar: three slabs' worth of chunks, all kept until the end.
+    // ~24 MiB of tar: a dozen slabs' worth of chunks, all kept until the end.
     for (let i = 0; i < 96; i++)
       spec[`d${i % 7}/f${i}`] = String.fromCharCode(65 + (i % 26)).repeat(250_000 + i);
     build(dir, spec);

@@ -48,6 +48,7 @@ export {
 export { getPipeSize, O_NONBLOCK, pipe, setPipeSize } from './pipe.js';
 export { createRecordingSyscalls, type RecordedCall, type RecordingOptions } from './recording.js';
 export { type Isolation, type RunPlanOptions, runPlan } from './run-plan.js';
+export { sendFileAt } from './sendfile.js';
 export { fsNameOf, type StatFs, statfs } from './statfs.js';
 export { lstatx, lstatxAt, type Statx } from './statx.js';
 export { nativeSyscalls, type Syscalls } from './syscalls.js';

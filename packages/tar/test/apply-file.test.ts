@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   closeSync,
+  existsSync,
   fstatSync,
   lstatSync,
   mkdirSync,
@@ -16,7 +17,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { lsetxattr, makedev, mknod } from '@ovl/syscall';
+import { lsetxattr, makedev, mknod, sendFileAt } from '@ovl/syscall';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type ApplySyscalls, apply, applyWith, type TarError } from '../src/index.js';
@@ -234,10 +235,25 @@ File('a missing layer file is ERR_OVL_BAD_SOURCE', async () => {
   }
 });
 
-/** The native calls, with a copyFileRange that records its ranges and copies with pread/pwrite. */
-function recordingSys(fail?: string): { sys: ApplySyscalls; calls: number[][] } {
+/**
+ * The native calls, with a copyFileRange that records its ranges and copies with pread/pwrite (or fails
+ * with `fail`); with `sendfile`, also a sendFileAt that records its ranges into `sent` and calls the real
+ * one (or fails with `sendfile.fail`).
+ */
+function recordingSys(
+  fail?: string,
+  sendfile?: { fail?: string },
+): { sys: ApplySyscalls; calls: number[][]; sent: number[][] } {
   const calls: number[][] = [];
+  const sent: number[][] = [];
   const sys: ApplySyscalls = {
+    ...(sendfile && {
+      sendFileAt(inFd: number, inOffset: number, outFd: number, outOffset: number, length: number) {
+        sent.push([inOffset, outOffset, length]);
+        if (sendfile.fail) throw Object.assign(new Error(sendfile.fail), { code: sendfile.fail });
+        return sendFileAt(inFd, inOffset, outFd, outOffset, length);
+      },
+    }),
     mknod,
     makedev,
     lsetxattr,
@@ -251,7 +267,7 @@ function recordingSys(fail?: string): { sys: ApplySyscalls; calls: number[][] } 
       return got;
     },
   };
-  return { sys, calls };
+  return { sys, calls, sent };
 }
 
 File('big bodies go through copyFileRange at their offsets in the layer file; EXDEV falls back', async () => {
@@ -274,6 +290,75 @@ File('big bodies go through copyFileRange at their offsets in the layer file; EX
     assert.is(readFileSync(join(out, 'a')).equals(small), true);
   }
 });
+
+File(
+  'where copyFileRange says EXDEV, sendfile copies the body; where sendfile says EINVAL, read/write',
+  async () => {
+    const tar = await buildTar([
+      { name: 'a', content: small },
+      { name: 'big', content: big },
+    ]);
+    const layer = join(dir, 'layer.tar');
+    writeFileSync(layer, tar);
+    const bodyAt = 512 + Math.ceil(small.length / 512) * 512 + 512;
+    for (const sendFail of [undefined, 'EINVAL']) {
+      const out = join(dir, `out-send-${sendFail ?? 'ok'}`);
+      mkdirSync(out);
+      const { sys, calls, sent } = recordingSys('EXDEV', { fail: sendFail });
+      await applyWith(sys, layer, out);
+      assert.is(calls.length, 1, 'copy_file_range was tried once');
+      assert.ok(sent.length > 0, 'sendfile was asked for');
+      assert.is(sent[0]![0]! - sent[0]![1]!, bodyAt, 'sendfile at the body’s offsets');
+      assert.is(sent[0]![1]! + sent[0]![2]!, big.length, 'sendfile asked for the rest of the body');
+      assert.is(readFileSync(join(out, 'big')).equals(big), true, `content (sendfile ${sendFail ?? 'ok'})`);
+      assert.is(readFileSync(join(out, 'a')).equals(small), true);
+    }
+  },
+);
+
+File(
+  'a layer file on disk applied onto tmpfs (copy_file_range: EXDEV) gets every body right, threads or not',
+  async () => {
+    if (!existsSync('/dev/shm')) {
+      console.log('  skipped: no /dev/shm');
+      return;
+    }
+    const bigs = [0, 1, 2].map((i) => pattern(9 * MiB + i * 1000 + 7, 10 + i)); // 8 MiB on: writer threads
+    const tar = await buildTar([
+      { name: 'a', content: small },
+      ...bigs.map((content, i) => ({ name: `d/big${i}`, content })),
+    ]);
+    const layer = join(dir, 'cross.tar'); // dir: under tmpdir(), on the root disk here
+    writeFileSync(layer, tar);
+    for (const threads of [0, 2]) {
+      const out = tempDir(`cross-${threads}`, '/dev/shm');
+      try {
+        await apply(layer, out, { threads });
+        for (const [i, content] of bigs.entries())
+          assert.ok(readFileSync(join(out, `d/big${i}`)).equals(content), `d/big${i} (threads ${threads})`);
+        assert.ok(readFileSync(join(out, 'a')).equals(small));
+      } finally {
+        removeDir(out);
+      }
+    }
+  },
+);
+
+File(
+  'a failing sendfile (not one that means "unsupported") is ERR_OVL_WRITE_FAILED naming the entry',
+  async () => {
+    const tar = await buildTar([{ name: 'big', content: big }]);
+    const layer = join(dir, 'layer.tar');
+    writeFileSync(layer, tar);
+    const out = join(dir, 'out-send-eio');
+    mkdirSync(out);
+    const err = await applyWith(recordingSys('EXDEV', { fail: 'EIO' }).sys, layer, out).catch(
+      (e: unknown) => e,
+    );
+    assert.is((err as TarError).code, 'ERR_OVL_WRITE_FAILED');
+    assert.is((err as TarError).entry, 'big');
+  },
+);
 
 File(
   'a failing copyFileRange (not one that means "unsupported") is ERR_OVL_WRITE_FAILED naming the entry',

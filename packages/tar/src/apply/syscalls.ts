@@ -2,7 +2,16 @@
  * The few calls Node's fs lacks, taken from @ovl/syscall (synchronous koffi calls into libc). Kept
  * behind an interface so tests can record or fail them.
  */
-import { copyFileRange, lsetxattr, makedev, mknod, S_IFBLK, S_IFCHR, S_IFIFO } from '@ovl/syscall';
+import {
+  copyFileRange,
+  lsetxattr,
+  makedev,
+  mknod,
+  S_IFBLK,
+  S_IFCHR,
+  S_IFIFO,
+  sendFileAt,
+} from '@ovl/syscall';
 
 export interface ApplySyscalls {
   mknod(path: string, mode: number, dev: number): void;
@@ -14,9 +23,14 @@ export interface ApplySyscalls {
    * systems (EXDEV…), big bodies are copied with pread/pwrite through one buffer.
    */
   copyFileRange?(inFd: number, inOffset: number, outFd: number, outOffset: number, length: number): number;
+  /**
+   * sendfile(2) at explicit offsets (moves the output's file position): the kernel copy where
+   * copy_file_range says EXDEV. Optional, as above.
+   */
+  sendFileAt?(inFd: number, inOffset: number, outFd: number, outOffset: number, length: number): number;
 }
 
-export const nativeApplySyscalls: ApplySyscalls = { mknod, makedev, lsetxattr, copyFileRange };
+export const nativeApplySyscalls: ApplySyscalls = { mknod, makedev, lsetxattr, copyFileRange, sendFileAt };
 
 // Times to the nanosecond (Node's futimes/lutimes take a double of seconds: ~0.2 µs today).
 export { AT_FDCWD, AT_SYMLINK_NOFOLLOW, futimensNs, utimensat } from '@ovl/syscall';

@@ -27,6 +27,7 @@ interface Sys {
   fchmod(fd: number, mode: number): void;
   close(fd: number): void;
   copyFileRange(inFd: number, inOff: number, outFd: number, outOff: number, length: number): number;
+  sendFileAt(inFd: number, inOff: number, outFd: number, outOff: number, length: number): number;
   AT_FDCWD: number;
   O_CLOEXEC: number;
 }
@@ -45,9 +46,12 @@ function writerThread(parentPort: MessagePort, data: WriterData, sys: Sys, fs: F
   const FILE_FLAGS = c.O_WRONLY! | c.O_CREAT! | c.O_EXCL! | c.O_NOFOLLOW! | sys.O_CLOEXEC;
   const DIR_FLAGS = c.O_RDONLY! | c.O_DIRECTORY! | sys.O_CLOEXEC;
   const NO_KERNEL_COPY = new Set(['ENOSYS', 'EXDEV', 'EINVAL', 'EOPNOTSUPP', 'ENOTSUP', 'EBADF']);
+  const NO_SENDFILE = new Set(['ENOSYS', 'EINVAL', 'ESPIPE', 'EOPNOTSUPP', 'ENOTSUP']);
   let copyBuffer: Buffer | undefined;
   /** Layer descriptors copy_file_range refused (EXDEV…): not tried again this session. */
   let noKernelCopy = new Set<number>();
+  /** Layer descriptors sendfile refused as well: read and write from then on. */
+  let noSendfile = new Set<number>();
 
   parentPort.on('message', (m: string) => {
     if (m === 'session') session();
@@ -69,6 +73,7 @@ function writerThread(parentPort: MessagePort, data: WriterData, sys: Sys, fs: F
       () => sys.fchown(-1, 0, 0),
       () => sys.fchmod(-1, 0),
       () => sys.copyFileRange(-1, 0, -1, 0, 1),
+      () => sys.sendFileAt(-1, 0, -1, 0, 1),
       () => sys.close(-1),
     ];
     for (const call of calls) {
@@ -90,6 +95,7 @@ function writerThread(parentPort: MessagePort, data: WriterData, sys: Sys, fs: F
     let completed = 0;
     let beat = 0;
     noKernelCopy = new Set<number>();
+    noSendfile = new Set<number>();
     Atomics.store(ctrl, CTRL.IDLE, 0);
     Atomics.store(ctrl, CTRL.READY, 1);
     try {
@@ -234,6 +240,19 @@ function writerThread(parentPort: MessagePort, data: WriterData, sys: Sys, fs: F
         } catch (err) {
           if (done > 0 || !NO_KERNEL_COPY.has((err as { code?: string }).code ?? '')) throw err;
           noKernelCopy.add(inFd);
+        }
+      // Where copy_file_range says EXDEV (ext4 onto tmpfs), sendfile still copies in the kernel.
+      if (!noSendfile.has(inFd))
+        try {
+          while (done < length) {
+            const n = sys.sendFileAt(inFd, from + done, fd, written + done, length - done);
+            if (n === 0) return done;
+            done += n;
+          }
+          return done;
+        } catch (err) {
+          if (done > 0 || !NO_SENDFILE.has((err as { code?: string }).code ?? '')) throw err;
+          noSendfile.add(inFd);
         }
       copyBuffer ??= Buffer.allocUnsafe(1 << 20);
       while (done < length) {

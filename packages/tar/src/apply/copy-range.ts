@@ -20,6 +20,14 @@ const NO_KERNEL_COPY = new Set(['ENOSYS', 'EXDEV', 'EINVAL', 'EOPNOTSUPP', 'ENOT
 /** Errors that mean "sendfile cannot copy between these two": fall back to read/write. */
 const NO_SENDFILE = new Set(['ENOSYS', 'EINVAL', 'ESPIPE', 'EOPNOTSUPP', 'ENOTSUP']);
 
+type KernelCopy = (
+  inFd: number,
+  inOffset: number,
+  outFd: number,
+  outOffset: number,
+  length: number,
+) => number;
+
 /**
  * Copies `length` bytes from `inFd` at `inOffset` to `outFd` at `outOffset`; returns the bytes copied,
  * fewer only when the input ends first (a truncated layer file).
@@ -32,33 +40,17 @@ export function copyRange(
   outOffset: number,
   length: number,
 ): number {
-  let done = 0;
-  if (sys.copyFileRange) {
-    try {
-      while (done < length) {
-        const n = sys.copyFileRange(inFd, inOffset + done, outFd, outOffset + done, length - done);
-        if (n === 0) return done;
-        done += n;
-      }
-      return done;
-    } catch (err) {
-      if (done > 0 || !NO_KERNEL_COPY.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
-    }
-  }
-  if (sys.sendFileAt) {
-    try {
-      while (done < length) {
-        const n = sys.sendFileAt(inFd, inOffset + done, outFd, outOffset + done, length - done);
-        if (n === 0) return done;
-        done += n;
-      }
-      return done;
-    } catch (err) {
-      if (done > 0 || !NO_SENDFILE.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
-    }
+  const kernel: [KernelCopy | undefined, Set<string>][] = [
+    [sys.copyFileRange, NO_KERNEL_COPY],
+    [sys.sendFileAt, NO_SENDFILE],
+  ];
+  for (const [copy, unsupported] of kernel) {
+    const n = copy && copyWith(copy, unsupported, inFd, inOffset, outFd, outOffset, length);
+    if (n !== undefined) return n;
   }
   shared ??= Buffer.allocUnsafe(BUFFER_SIZE);
   const buf = shared;
+  let done = 0;
   while (done < length) {
     const n = readSync(inFd, buf, 0, Math.min(buf.length, length - done), inOffset + done);
     if (n === 0) return done;
@@ -67,4 +59,32 @@ export function copyRange(
     done += n;
   }
   return done;
+}
+
+/**
+ * The whole range through one kernel copy call, looped; undefined when its first call fails with one
+ * of `unsupported` (nothing copied: the next way may try). Any other failure, or one after some bytes
+ * were copied, is thrown.
+ */
+function copyWith(
+  copy: KernelCopy,
+  unsupported: Set<string>,
+  inFd: number,
+  inOffset: number,
+  outFd: number,
+  outOffset: number,
+  length: number,
+): number | undefined {
+  let done = 0;
+  try {
+    while (done < length) {
+      const n = copy(inFd, inOffset + done, outFd, outOffset + done, length - done);
+      if (n === 0) return done;
+      done += n;
+    }
+    return done;
+  } catch (err) {
+    if (done > 0 || !unsupported.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    return undefined;
+  }
 }

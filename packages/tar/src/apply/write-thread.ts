@@ -228,33 +228,29 @@ function writerThread(parentPort: MessagePort, data: WriterData, sys: Sys, fs: F
 
     /** Copies `length` bytes of the layer file at `from` to the open file after what was written. */
     function copyRange(inFd: number, from: number, length: number): number {
-      let done = 0;
-      if (!noKernelCopy.has(inFd))
+      // copy_file_range, else (EXDEV: ext4 onto tmpfs) sendfile, both kernel copies; each way that
+      // refuses a layer descriptor is not tried again for it this session.
+      const kernel = [
+        { copy: sys.copyFileRange, unsupported: NO_KERNEL_COPY, refused: noKernelCopy },
+        { copy: sys.sendFileAt, unsupported: NO_SENDFILE, refused: noSendfile },
+      ];
+      for (const way of kernel) {
+        if (way.refused.has(inFd)) continue;
+        let done = 0;
         try {
           while (done < length) {
-            const n = sys.copyFileRange(inFd, from + done, fd, written + done, length - done);
+            const n = way.copy(inFd, from + done, fd, written + done, length - done);
             if (n === 0) return done;
             done += n;
           }
           return done;
         } catch (err) {
-          if (done > 0 || !NO_KERNEL_COPY.has((err as { code?: string }).code ?? '')) throw err;
-          noKernelCopy.add(inFd);
+          if (done > 0 || !way.unsupported.has((err as { code?: string }).code ?? '')) throw err;
+          way.refused.add(inFd);
         }
-      // Where copy_file_range says EXDEV (ext4 onto tmpfs), sendfile still copies in the kernel.
-      if (!noSendfile.has(inFd))
-        try {
-          while (done < length) {
-            const n = sys.sendFileAt(inFd, from + done, fd, written + done, length - done);
-            if (n === 0) return done;
-            done += n;
-          }
-          return done;
-        } catch (err) {
-          if (done > 0 || !NO_SENDFILE.has((err as { code?: string }).code ?? '')) throw err;
-          noSendfile.add(inFd);
-        }
+      }
       copyBuffer ??= Buffer.allocUnsafe(1 << 20);
+      let done = 0;
       while (done < length) {
         const n = fs.readSync(inFd, copyBuffer, 0, Math.min(copyBuffer.length, length - done), from + done);
         if (n === 0) return done;

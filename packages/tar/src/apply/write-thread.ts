@@ -27,7 +27,8 @@ interface Sys {
   fchmod(fd: number, mode: number): void;
   close(fd: number): void;
   copyFileRange(inFd: number, inOff: number, outFd: number, outOff: number, length: number): number;
-  sendFileAt(inFd: number, inOff: number, outFd: number, outOff: number, length: number): number;
+  /** Missing from an @ovl/syscall older than this package: then read and write. */
+  sendFileAt?(inFd: number, inOff: number, outFd: number, outOff: number, length: number): number;
   AT_FDCWD: number;
   O_CLOEXEC: number;
 }
@@ -73,7 +74,7 @@ function writerThread(parentPort: MessagePort, data: WriterData, sys: Sys, fs: F
       () => sys.fchown(-1, 0, 0),
       () => sys.fchmod(-1, 0),
       () => sys.copyFileRange(-1, 0, -1, 0, 1),
-      () => sys.sendFileAt(-1, 0, -1, 0, 1),
+      () => sys.sendFileAt?.(-1, 0, -1, 0, 1),
       () => sys.close(-1),
     ];
     for (const call of calls) {
@@ -235,7 +236,7 @@ function writerThread(parentPort: MessagePort, data: WriterData, sys: Sys, fs: F
         { copy: sys.sendFileAt, unsupported: NO_SENDFILE, refused: noSendfile },
       ];
       for (const way of kernel) {
-        if (way.refused.has(inFd)) continue;
+        if (typeof way.copy !== 'function' || way.refused.has(inFd)) continue;
         let done = 0;
         try {
           while (done < length) {

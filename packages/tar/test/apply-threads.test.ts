@@ -1,12 +1,22 @@
 // apply with writer threads (threads: n): the same tree as on one thread, whatever the layer does to
 // the files the threads are still creating; failures named by entry; the pool reused afterwards.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BIG_BODY } from '../src/apply/entry.js';
+import { WriteThreads } from '../src/apply/write-threads.js';
 import { apply, isTarError, type TarError } from '../src/index.js';
 import { buildTar, streamOf, type TestEntry } from './fixtures/layer-tar.js';
 import { describeTree, diffTrees, removeDir, tempDir } from './fixtures/tree.js';
@@ -338,6 +348,47 @@ Threads('no threads start for a big body that no other big body can follow (they
     assert.ok(readFileSync(join(out, 'big')).equals(big), `${c.name}: the big body`);
   }
 });
+
+Threads(
+  'a big body handed to a worker is copied at once, not when the calling thread next idles',
+  async () => {
+    // The calling thread goes on with the next entries synchronously (it may copy the next big body
+    // itself, for 0.1 s); a copy left unpublished until it returns to its event loop waited that long.
+    // Here the calling thread never returns to its loop until the copy is seen done (or 10 s pass).
+    const dir = fresh('handoff');
+    const src = join(dir, 'layer-body');
+    writeFileSync(src, Buffer.alloc(BIG_BODY, 5));
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    const threads = WriteThreads.open(1);
+    assert.ok(threads, 'no writer thread could start');
+    await threads.whenReady();
+    const fd = openSync(src, 'r');
+    const meta = {
+      uid: process.geteuid?.() ?? 0,
+      gid: process.getegid?.() ?? 0,
+      mode: 0o644,
+      atime: 0,
+      atimeNsec: 0,
+      mtime: 0,
+      mtimeNsec: 0,
+      xattrs: undefined,
+    };
+    const w = threads.pick(out, true);
+    threads.file(w, out, 'big', 'big', meta, 0, [], false);
+    threads.data(w, 'big', meta, 0, new Uint8Array(0), true, { fd, from: 0, length: BIG_BODY });
+    const file = join(out, 'big');
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    const until = Date.now() + 10_000;
+    while (Date.now() < until && !(existsSync(file) && statSync(file).size === BIG_BODY))
+      Atomics.wait(nap, 0, 0, 5);
+    const seen = existsSync(file) ? statSync(file).size : -1;
+    threads.end();
+    closeSync(fd);
+    assert.is(seen, BIG_BODY, 'the worker did not copy the body while the calling thread stayed busy');
+    assert.ok(readFileSync(file).equals(Buffer.alloc(BIG_BODY, 5)));
+  },
+);
 
 Threads('the whole apply suite passes with writer threads forced (OVL_APPLY_THREADS=2)', () => {
   const require = createRequire(import.meta.url);

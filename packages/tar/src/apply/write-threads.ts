@@ -406,7 +406,11 @@ export class WriteThreads {
     }
     t.head = off + s[i + SLOT.LEN]!;
     t.submitted++;
-    if (t.submitted - t.published >= PUBLISH_EVERY || dataLen >= 64 << 10) this.publish(t);
+    // A record with a range (a big body to copy from the layer file) is published at once: the calling
+    // thread may go on to copy the next big body itself, synchronously, and a range left for flushSoon
+    // then waited for that whole copy (4 × 256 MiB: the workers' copies began only after the calling
+    // thread's).
+    if (t.submitted - t.published >= PUBLISH_EVERY || dataLen >= 64 << 10 || range) this.publish(t);
     else this.flushSoon();
   }
 

@@ -174,6 +174,39 @@ File(
   },
 );
 
+File(
+  'bodies longer than the parser’s stand-in zeros (16 MiB) land whole, and so does what follows',
+  async () => {
+    // A bypassed body is matched by zeros fed to tar-stream in 16 MiB chunks: 40 MiB + 5 is two whole
+    // chunks and a part, 17 MiB one and a part; the entries after each must still be parsed in step.
+    const huge = pattern(40 * MiB + 5, 21);
+    const second = pattern(17 * MiB, 22);
+    const after = pattern(3000, 23);
+    const tar = await buildTar([
+      { name: 'huge', content: huge },
+      { name: 'after', content: after, mode: 0o600 },
+      { name: 'second', content: second },
+      { name: 'last', type: 'symlink', linkname: 'after' },
+    ]);
+    const layer = join(dir, 'layer.tar');
+    writeFileSync(layer, tar);
+    for (const threads of [0, undefined]) {
+      const out = join(dir, `out-${threads}`);
+      mkdirSync(out);
+      const r = await apply(layer, out, { threads });
+      assert.is(r.entries, 4);
+      assert.is(r.bytes, tar.length);
+      assert.is(r.contentBytes, huge.length + second.length + after.length);
+      const got = describeTree(out, { skipRootMeta: true });
+      assert.is(got.huge!.sha, sha(huge), `threads ${threads}: huge`);
+      assert.is(got.second!.sha, sha(second), `threads ${threads}: second`);
+      assert.is(got.after!.sha, sha(after));
+      assert.is(got.after!.mode, '600');
+      assert.is(got.last!.link, 'after');
+    }
+  },
+);
+
 File('a gzip’ed layer file is sniffed and decompressed', async () => {
   const tar = await buildTar(layerEntries());
   const layer = join(dir, 'layer.tar.gz');

@@ -28,8 +28,17 @@ import type { Extract } from 'tar-stream';
 const READ_SIZE = 1 << 20;
 /** Bodies with less than this still to come are written from the parser's chunks, as before. */
 const MIN_BYPASS = 256 << 10;
-/** Stands in for bypassed body bytes; never written to. */
-const ZEROS = Buffer.alloc(READ_SIZE);
+/**
+ * Size of the zeros that stand in for bypassed body bytes. Each chunk is one write into tar-stream and,
+ * past its 1 MiB high-water mark, one wait for 'drain'. In 1 MiB chunks, a 256 MiB body cost 255 such
+ * rounds, 6–30 ms of the calling thread between a file's first MiB and its copy. 4 × 256 MiB on tmpfs
+ * took 0.30 s that way against 0.235 s in 16 MiB chunks (one thread, 9 alternating rounds; `cp -a`
+ * 0.22 s). The buffer is never written to or read, only sliced (tar-stream passes body bytes on as
+ * slices and the entry writer drops these), so its pages are never touched and add nothing to RSS.
+ */
+const ZERO_CHUNK = 16 << 20;
+/** The stand-in zeros, allocated on the first bypass. */
+let zeros: Buffer | undefined;
 
 /** Where the part of a body that bypasses the parser sits in the layer file. */
 export interface BodyBypass {
@@ -101,7 +110,8 @@ export class FileFeed {
     while (!extract.destroyed) {
       let chunk: Buffer;
       if (this.zeros > 0) {
-        chunk = ZEROS.subarray(0, Math.min(this.zeros, ZEROS.length));
+        zeros ??= Buffer.alloc(ZERO_CHUNK);
+        chunk = zeros.subarray(0, Math.min(this.zeros, zeros.length));
         this.zeros -= chunk.length;
       } else {
         if (this.pos >= this.size) break;

@@ -7,6 +7,16 @@ import { OverlayDriver } from '../src/index.js';
 import { mountCount, mountsUnder, skipUnlessRoot, snapshotTree, tempHome } from './helpers.js';
 
 const test = suite('overlay driver: several processes, kill -9');
+
+/**
+ * What the kill -9 applyDiff test is waiting for. Once in the 6.1 VM this file ended with uvu's "Exiting
+ * early before testing is finished" during that test (the event loop ran dry); reruns passed and the
+ * cause is not found. If it happens again, this says at which step.
+ */
+let step = '';
+process.on('exit', () => {
+  if (step) console.error(`processes.test: the kill -9 applyDiff test did not end; its last step: ${step}`);
+});
 const WORKER = join(import.meta.dirname, 'fixtures', 'worker.ts');
 
 function worker(
@@ -146,6 +156,7 @@ test('kill -9 during applyDiff: the layer is as before or complete, never half',
       const id = `victim-${when === 'at once' ? 0 : 1}`;
       await d0.create(id, 'base');
       const w = worker(t.dir, 'apply', id, tarFile);
+      step = `${when}: the worker to start applying`;
       await w.until(/^applying$/);
       if (when === 'mid-apply') {
         // wait until the staging dir holds part of the layer, then kill
@@ -156,8 +167,11 @@ test('kill -9 during applyDiff: the layer is as before or complete, never half',
         while (!staged() && w.child.exitCode === null) await new Promise((r) => setTimeout(r, 2));
         assert.ok(staged(), 'the worker finished before it could be killed mid-apply');
       }
+      step = `${when}: the killed worker to close`;
       await kill9(w.child);
+      step = `${when}: OverlayDriver.init after the kill`;
       const d = await OverlayDriver.init(t.dir);
+      step = `${when}: exists()`;
       assert.ok(await d.exists(id), 'the layer was lost');
       const names = readdirSync(join(t.dir, id, 'diff'));
       assert.ok(names.length === 0 || names.length === 21, `half layer: ${names.length} entries`);
@@ -168,11 +182,14 @@ test('kill -9 during applyDiff: the layer is as before or complete, never half',
       if (names.length === 0) {
         // the interrupted apply can simply be run again
         const { createReadStream } = await import('node:fs');
+        step = `${when}: applyDiff again`;
         await d.applyDiff(id, undefined, createReadStream(tarFile));
       }
+      step = `${when}: done`;
       const tree = snapshotTree(join(t.dir, id, 'diff'));
       assert.is(Object.keys(tree).length, 20 * 21);
     }
+    step = '';
   } finally {
     files.done();
     t.done();

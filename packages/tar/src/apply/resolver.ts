@@ -48,8 +48,8 @@ export class PathResolver {
     return this.lastDirAbs;
   }
 
-  /** Called before a path is looked up on disk (a cache miss), with its real root-relative path. */
-  beforeLookup: ((rel: string) => void) | undefined;
+  /** Called before a path is looked up on disk (a cache miss): `name` in the real root-relative `parent`. */
+  beforeLookup: ((parent: string, name: string) => void) | undefined;
 
   /** Called when `invalidate` drops the cache, for what others learnt about the same directories. */
   onInvalidate: (() => void) | undefined;
@@ -123,7 +123,7 @@ export class PathResolver {
   ): string | undefined {
     const rel = parent === '' ? name : `${parent}/${name}`;
     const path = this.abs(rel);
-    this.beforeLookup?.(rel);
+    this.beforeLookup?.(parent, name);
     const st = lstatSync(path, { throwIfNoEntry: false });
     if (st === undefined) {
       if (!create) return undefined;

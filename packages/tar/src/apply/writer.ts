@@ -33,6 +33,7 @@ import { TarError } from '../errors.js';
 import { cleanEntryName, splitPath } from './entry-name.js';
 import type { EntryMeta } from './metadata.js';
 import type { ApplyOptions, WhiteoutFormat } from './options.js';
+import { PathClaims } from './path-claims.js';
 import { PathResolver, writeFailed } from './resolver.js';
 import {
   type ApplySyscalls,
@@ -100,8 +101,11 @@ export class EntryWriter {
    * so a file there can go to a writer thread unless something of this layer claimed its name.
    */
   private readonly fresh = new Set<string>();
-  /** Real paths in fresh dirs that this apply has created or handed to a thread. */
-  private readonly claimed = new Set<string>();
+  /**
+   * Real paths in fresh dirs that this apply has created or handed to a thread (hashed: a rare false
+   * "claimed" only takes the slow road).
+   */
+  private readonly claimed = new PathClaims();
 
   constructor(root: string, options: ApplyOptions, sys: ApplySyscalls, rootEmpty = false) {
     this.resolver = new PathResolver(root);
@@ -115,8 +119,8 @@ export class EntryWriter {
       this.threads?.forgetDirs();
     };
     // A path a thread may still be creating is looked at only once the threads are done.
-    this.resolver.beforeLookup = (rel) => {
-      if (this.claimed.has(rel)) this.threads?.barrier();
+    this.resolver.beforeLookup = (parent, name) => {
+      if (this.claimed.has(parent, name)) this.threads?.barrier();
     };
     const written = this.format === 'flatten' ? new WrittenPaths() : undefined;
     this.written = written;
@@ -137,13 +141,13 @@ export class EntryWriter {
     const realParent = rel === '' ? '' : this.resolver.resolveDir(parent, createParents, entry);
     if (realParent === undefined) return undefined;
     const real = rel === '' ? '' : realParent === '' ? base : `${realParent}/${base}`;
-    if (this.threads && this.claimed.has(real)) this.threads.barrier();
+    if (this.threads && this.claimed.has(realParent, base)) this.threads.barrier();
     return { rel, parent, base, realParent, real, abs: this.resolver.abs(real) };
   }
 
   markWritten(p: Placement): void {
     this.written?.add(p.real, p.realParent);
-    if (this.fresh.has(p.realParent)) this.claimed.add(p.real);
+    if (this.fresh.has(p.realParent)) this.claimed.add(p.realParent, p.base);
   }
 
   /**
@@ -158,7 +162,8 @@ export class EntryWriter {
     if (threads === undefined || meta.xattrs !== undefined || !threads.ready()) return -1;
     if (!this.threadsTakeAll && (!big || threads.idleThread() < 0)) return -1;
     // A fresh dir is a claimed name too (a file entry replacing it is done here).
-    if (!this.fresh.has(p.realParent) || this.claimed.has(p.real) || this.fresh.has(p.real)) return -1;
+    if (!this.fresh.has(p.realParent) || this.claimed.has(p.realParent, p.base) || this.fresh.has(p.real))
+      return -1;
     let flags = 0;
     if (this.chown) {
       if (meta.uid !== this.euid || meta.gid !== this.egid) flags |= FLAG.CHOWN;
@@ -170,7 +175,7 @@ export class EntryWriter {
     }
     if (this.umask < 0 || meta.mode & 0o7000 || meta.mode & this.umask) flags |= FLAG.CHMOD;
     this.markWritten(p);
-    this.claimed.add(p.real);
+    this.claimed.add(p.realParent, p.base);
     return flags;
   }
 

@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BIG_BODY } from '../src/apply/entry.js';
+import { PathClaims } from '../src/apply/path-claims.js';
 import { WriteThreads } from '../src/apply/write-threads.js';
 import { apply, isTarError, type TarError } from '../src/index.js';
 import { buildTar, streamOf, type TestEntry } from './fixtures/layer-tar.js';
@@ -124,6 +125,28 @@ Threads(
     assert.ok(threaded!.threaded > 1500, `threaded files: ${threaded!.threaded}`);
   },
 );
+
+Threads('a claim lookup that always says "claimed" (a hash collision) changes where, not what', async () => {
+  // PathClaims may answer "claimed" for a path never added; every caller must then take the slow road
+  // (wait for the threads, write on the calling thread) and still make the same tree.
+  const [single] = await applyBoth(mixedLayer().slice(0, -1), 'flatten');
+  const has = PathClaims.prototype.has;
+  PathClaims.prototype.has = () => true;
+  let colliding: Awaited<ReturnType<typeof applyBoth>>;
+  try {
+    colliding = await applyBoth(mixedLayer().slice(0, -1), 'flatten');
+  } finally {
+    PathClaims.prototype.has = has;
+  }
+  const threaded = colliding[1]!;
+  assert.is(threaded.error, undefined);
+  assert.is(threaded.threaded, 0);
+  const diffs = diffTrees(
+    describeTree(threaded.dir, { mtimes: true, skipRootMeta: true }),
+    describeTree(single!.dir, { mtimes: true, skipRootMeta: true }),
+  );
+  assert.equal(diffs, []);
+});
 
 Threads(
   "'flatten' onto a tree from earlier layers: whiteouts and replacements meet thread-written files",

@@ -27,6 +27,16 @@ export {
   type TransparentHugePages,
   transparentHugePages,
 } from './madvise.js';
+export {
+  M_ARENA_MAX,
+  M_MMAP_MAX,
+  M_MMAP_THRESHOLD,
+  M_TOP_PAD,
+  M_TRIM_THRESHOLD,
+  type MallocStats,
+  mallocStats,
+  mallopt,
+} from './malloc.js';
 export { makedev, mknod, splitDev } from './mknod.js';
 export { chroot, getPageSize, mount, umount2 } from './mount.js';
 export { stopMountThread } from './mount-thread-client.js';

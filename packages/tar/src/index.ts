@@ -10,4 +10,5 @@ export {
 } from './decompress.js';
 export * from './diff/index.js';
 export * from './errors.js';
+export { type ProcessTuning, tuneProcess } from './process-tuning.js';
 export * from './whiteouts.js';

@@ -1,4 +1,10 @@
+import { tuneProcess } from '@ovl/tar';
 import { main } from './main.js';
+
+// The command owns its process, so it takes the malloc and V8 settings that make layer work faster
+// (5–7% on a rootfs or 100,000 small files here; @ovl/tar's tuneProcess says what and why), which the
+// library calls never set themselves. OVL_TUNE=0 leaves the process as Node starts it.
+if (process.env.OVL_TUNE !== '0') tuneProcess();
 
 let settled = false;
 main(process.argv.slice(2)).then(

@@ -47,13 +47,17 @@ function timed(cmd: string, args: string[]): Sample {
   return { seconds: Number(s), maxRSS: Number(kb) * 1024 };
 }
 
-function ovl(layer: string, target: string, threads?: number): Sample {
+function ovl(layer: string, target: string, threads?: number, tune = false): Sample {
   // The built package without tsx, as users run it (tsx alone adds ~35 MB of RSS); the .ts twin otherwise.
   const built = existsSync(join(import.meta.dirname, '../dist/index.js'));
   const args = built
     ? [join(import.meta.dirname, 'run-apply.mjs'), layer, target]
     : ['--import', 'tsx', join(import.meta.dirname, 'run-apply.ts'), layer, target];
-  const env = threads === undefined ? process.env : { ...process.env, OVL_BENCH_THREADS: String(threads) };
+  const env = {
+    ...process.env,
+    ...(threads === undefined ? {} : { OVL_BENCH_THREADS: String(threads) }),
+    ...(tune ? { OVL_BENCH_TUNE: '1' } : {}),
+  };
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
   if (r.status !== 0) throw new Error(`ovl apply failed: ${r.stderr}`);
   const j = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
@@ -70,6 +74,8 @@ const tools: Tool[] = [
   { name: 'ovl apply', run: (layer, target) => ovl(layer, target) },
   // The calling thread alone (`threads: 0`): what the writer threads add.
   { name: 'ovl, 1 thread', run: (layer, target) => ovl(layer, target, 0) },
+  // The process tuned as the `ovl` command tunes its own (tuneProcess: malloc thresholds, V8 flags).
+  { name: 'ovl apply, tuned', run: (layer, target) => ovl(layer, target, undefined, true) },
 ];
 
 const median = (xs: number[]) => {

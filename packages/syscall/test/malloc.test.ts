@@ -13,27 +13,26 @@ const SRC = join(import.meta.dirname, '../src/index.js');
 const KOFFI = createRequire(import.meta.url).resolve('koffi');
 
 /**
- * Runs, in a fresh process (so that this one keeps glibc's defaults), 256 mallocs of 64 KiB freed in
- * reverse order, after `mallopt(M_TRIM_THRESHOLD, trim)` when `trim` is given; returns the bytes left
- * free at the top of the main arena afterwards.
+ * Runs `steps` (JavaScript, with `mallopt`, `M_*`, `mallocStats`, `malloc`, `free` and `touch(p, n)` in
+ * scope) in a fresh process, so that this one keeps glibc's defaults; returns what the steps `report`ed.
  */
-function releasableAfterFrees(trim?: number): number {
+function inFreshProcess(steps: string): Record<string, number> {
   const t = tempDir();
   try {
-    const script = join(t.dir, 'frees.ts');
+    const script = join(t.dir, 'steps.ts');
     writeFileSync(
       script,
       `import koffi from ${JSON.stringify(KOFFI)};
-import { M_TRIM_THRESHOLD, mallocStats, mallopt } from ${JSON.stringify(SRC)};
-${trim === undefined ? '' : `if (!mallopt(M_TRIM_THRESHOLD, ${trim})) throw new Error('mallopt refused');`}
+import { M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, mallocStats, mallopt } from ${JSON.stringify(SRC)};
 const lib = koffi.load('libc.so.6');
 const malloc = lib.func('uintptr_t malloc(size_t)');
 const free = lib.func('void free(uintptr_t)');
 const memset = lib.func('uintptr_t memset(uintptr_t, int, size_t)');
-const blocks = [];
-for (let i = 0; i < 256; i++) { const p = malloc(64 << 10); memset(p, 1, 64 << 10); blocks.push(p); }
-for (const p of blocks.reverse()) free(p);
-console.log(JSON.stringify(mallocStats()));
+const touch = (p, n) => memset(p, 1, n);
+const out = {};
+const report = (k, v) => { out[k] = v; };
+${steps}
+console.log(JSON.stringify(out));
 `,
     );
     const r = spawnSync(process.execPath, ['--import', 'tsx', script], {
@@ -41,7 +40,7 @@ console.log(JSON.stringify(mallocStats()));
       encoding: 'utf8',
     });
     assert.is(r.status, 0, r.stderr);
-    return JSON.parse(r.stdout.trim()).releasable;
+    return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
   } finally {
     t.remove();
   }
@@ -55,12 +54,42 @@ test('mallocStats: the main arena holds at least what is in use and free in it',
   assert.ok(s.releasable <= s.free, JSON.stringify(s));
 });
 
-test('by default glibc gives 16 MiB of freed memory back; with a 64 MiB trim threshold it keeps it', () => {
-  const byDefault = releasableAfterFrees();
-  const kept = releasableAfterFrees(64 << 20);
-  // The default threshold is 128 KiB (it only grows once an mmap()ed block above it is freed).
-  assert.ok(byDefault < 1 << 20, `released by default: ${byDefault} bytes left at the top`);
-  assert.ok(kept >= 8 << 20, `with the threshold: only ${kept} bytes left at the top`);
+test('M_MMAP_THRESHOLD decides whether a block is mmap()ed (mallocStats sees it)', () => {
+  // glibc mmap()s a block above the threshold only when the heap's top cannot serve it, so the block is
+  // bigger than the top of a fresh process's heap gets: glibc trims it past its trim threshold, 128 KiB
+  // or twice the biggest mapping freed so far (one 512 KiB block came from the top in the test VM).
+  const r = inFreshProcess(`
+    if (!mallopt(M_MMAP_THRESHOLD, 1 << 20)) throw new Error('refused');
+    let before = mallocStats().mmapped;
+    let p = malloc(16 << 20); touch(p, 16 << 20);
+    report('low', mallocStats().mmapped - before);
+    free(p);
+    if (!mallopt(M_MMAP_THRESHOLD, 32 << 20)) throw new Error('refused');
+    before = mallocStats().mmapped;
+    p = malloc(16 << 20); touch(p, 16 << 20);
+    report('high', mallocStats().mmapped - before);
+    free(p);
+  `);
+  assert.ok(r.low! >= 16 << 20, `16 MiB above a 1 MiB threshold: ${r.low} bytes more mmap()ed`);
+  assert.is(r.high, 0, 'a 16 MiB block under a 32 MiB threshold comes from the heap');
+});
+
+test('M_TRIM_THRESHOLD: a freed 24 MiB block at the top of the heap is kept under a 64 MiB threshold', () => {
+  // One block bigger than any hole a fresh process's heap has, so it comes from the top; the mmap
+  // threshold is raised first so that it comes from the heap at all (setting it leaves the trim
+  // threshold where glibc had it: 128 KiB, or twice the biggest mmap()ed block freed so far).
+  const steps = (trim: string) => `
+    if (!mallopt(M_MMAP_THRESHOLD, 32 << 20)) throw new Error('refused');
+    ${trim}
+    const p = malloc(24 << 20); touch(p, 24 << 20);
+    free(p);
+    report('releasable', mallocStats().releasable);
+  `;
+  const byDefault = inFreshProcess(steps('')).releasable!;
+  const kept = inFreshProcess(steps(`if (!mallopt(M_TRIM_THRESHOLD, 64 << 20)) throw new Error('refused');`))
+    .releasable!;
+  assert.ok(byDefault < 8 << 20, `glibc's own threshold kept ${byDefault} bytes`);
+  assert.ok(kept >= 24 << 20, `a 64 MiB threshold kept only ${kept} bytes`);
 });
 
 test('mallopt: false for a value glibc refuses; RangeError for one that is no C int', () => {

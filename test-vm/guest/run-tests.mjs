@@ -9,7 +9,7 @@
 // is a host thread, so two lanes nearly halve the wall time on an idle 2-core host). A file's output is
 // printed whole when it ends. At the end one machine-readable line for the host:
 //   OVL-VM-RESULT {"passed":N,"failed":N,"skipped":N,"suites":[{dir,passed,failed,skipped,timedOut,notRun}]}
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -59,6 +59,26 @@ function run(args, cwd, seconds) {
 
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/**
+ * After a failed file, the kernel's word on processes it killed or that crashed (the console shows
+ * only critical messages): a test process that vanished mid-test, as processes.test did twice under
+ * TCG with uvu's "Exiting early", leaves nothing else to go on.
+ */
+let kernelLinesSeen = 0;
+function kernelNotes(dir, file) {
+  const r = spawnSync('dmesg', [], { encoding: 'utf8' });
+  if (r.status !== 0 || !r.stdout) return;
+  const lines = r.stdout.split('\n');
+  const fresh = lines.slice(kernelLinesSeen);
+  kernelLinesSeen = lines.length;
+  for (const line of fresh) {
+    if (
+      /out of memory|oom|killed process|segfault|traps:|general protection|blocked for more than/i.test(line)
+    )
+      console.log(`OVL-VM-KERNEL ${dir}/test/${file}: ${line}`);
+  }
+}
+
 /** Runs one test file; returns its counts. */
 async function runFile({ dir, cwd, file }) {
   const limit = Math.min(Number(values['file-timeout']), left());
@@ -79,6 +99,7 @@ async function runFile({ dir, cwd, file }) {
   const seconds = (Date.now() - started) / 1000;
   const how = timedOut ? `TIMED OUT after ${limit.toFixed(0)} s` : `${passed} passed, ${failed} failed`;
   process.stdout.write(`${out}${err}`);
+  if (failed > 0) kernelNotes(dir, file);
   console.log(`OVL-VM-FILE ${dir}/test/${file}: ${how} (${seconds.toFixed(1)} s)`);
   return { passed, failed, skipped, timedOut };
 }

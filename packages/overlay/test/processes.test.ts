@@ -41,8 +41,14 @@ function worker(
       const check = () => {
         const hit = lines.find((l) => re.test(l));
         if (hit !== undefined) resolve(hit);
-        else if (child.exitCode !== null)
-          reject(new Error(`worker exited ${child.exitCode}: ${lines.join('|')}`));
+        // A worker killed by a signal (the OOM killer, an abort) has no exit code: without this the
+        // wait never ended and the event loop ran dry ("Exiting early"), saying nothing.
+        else if (child.exitCode !== null || child.signalCode !== null)
+          reject(
+            new Error(
+              `worker ${child.exitCode !== null ? `exited ${child.exitCode}` : `was killed by ${child.signalCode}`}: ${lines.join('|')}`,
+            ),
+          );
         else waiters.push(check);
       };
       child.once('exit', check);

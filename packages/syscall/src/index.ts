@@ -35,6 +35,7 @@ export {
   M_TRIM_THRESHOLD,
   type MallocStats,
   mallocStats,
+  mallocTrim,
   mallopt,
 } from './malloc.js';
 export { makedev, mknod, splitDev } from './mknod.js';

@@ -30,6 +30,16 @@ export function mallopt(param: number, value: number): boolean {
   return fn('int mallopt(int, int)')(param, value) === 1;
 }
 
+/**
+ * malloc_trim(3): gives the free memory at the top of the heap (and whole free pages inside the arenas)
+ * back to the kernel now, keeping `pad` bytes at the top. For a process that raised the trim threshold
+ * and is done with a big job. Returns whether any memory was released.
+ */
+export function mallocTrim(pad = 0): boolean {
+  if (!Number.isSafeInteger(pad) || pad < 0) throw new RangeError(`mallocTrim: pad ${pad} is not a size`);
+  return fn('int malloc_trim(size_t)')(pad) === 1;
+}
+
 /** The counters of mallinfo2(3) that say where the main arena's memory is, in bytes. */
 export interface MallocStats {
   /** Memory the main arena holds from the kernel (brk). */

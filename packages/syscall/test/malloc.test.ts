@@ -13,8 +13,9 @@ const SRC = join(import.meta.dirname, '../src/index.js');
 const KOFFI = createRequire(import.meta.url).resolve('koffi');
 
 /**
- * Runs `steps` (JavaScript, with `mallopt`, `M_*`, `mallocStats`, `malloc`, `free` and `touch(p, n)` in
- * scope) in a fresh process, so that this one keeps glibc's defaults; returns what the steps `report`ed.
+ * Runs `steps` (JavaScript, with `mallopt`, `M_*`, `mallocStats`, `mallocTrim`, `malloc`, `free` and
+ * `touch(p, n)` in scope) in a fresh process, so that this one keeps glibc's defaults, on a heap trimmed
+ * first under a 128 KiB trim threshold; returns what the steps `report`ed.
  */
 function inFreshProcess(steps: string): Record<string, number> {
   const t = tempDir();
@@ -23,7 +24,7 @@ function inFreshProcess(steps: string): Record<string, number> {
     writeFileSync(
       script,
       `import koffi from ${JSON.stringify(KOFFI)};
-import { M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, mallocStats, mallopt } from ${JSON.stringify(SRC)};
+import { M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, mallocStats, mallocTrim, mallopt } from ${JSON.stringify(SRC)};
 const lib = koffi.load('libc.so.6');
 const malloc = lib.func('uintptr_t malloc(size_t)');
 const free = lib.func('void free(uintptr_t)');
@@ -31,6 +32,9 @@ const memset = lib.func('uintptr_t memset(uintptr_t, int, size_t)');
 const touch = (p, n) => memset(p, 1, n);
 const out = {};
 const report = (k, v) => { out[k] = v; };
+// glibc's own trim threshold moves with what the process freed before: start from a trimmed heap.
+if (!mallopt(M_TRIM_THRESHOLD, 128 << 10)) throw new Error('refused');
+mallocTrim(0);
 ${steps}
 console.log(JSON.stringify(out));
 `,
@@ -55,9 +59,8 @@ test('mallocStats: the main arena holds at least what is in use and free in it',
 });
 
 test('M_MMAP_THRESHOLD decides whether a block is mmap()ed (mallocStats sees it)', () => {
-  // glibc mmap()s a block above the threshold only when the heap's top cannot serve it, so the block is
-  // bigger than the top of a fresh process's heap gets: glibc trims it past its trim threshold, 128 KiB
-  // or twice the biggest mapping freed so far (one 512 KiB block came from the top in the test VM).
+  // glibc mmap()s a block above the threshold only when the heap's top cannot serve it: the heap was
+  // just trimmed (a 512 KiB block came from an untrimmed top in the test VM).
   const r = inFreshProcess(`
     if (!mallopt(M_MMAP_THRESHOLD, 1 << 20)) throw new Error('refused');
     let before = mallocStats().mmapped;
@@ -76,20 +79,22 @@ test('M_MMAP_THRESHOLD decides whether a block is mmap()ed (mallocStats sees it)
 
 test('M_TRIM_THRESHOLD: a freed 24 MiB block at the top of the heap is kept under a 64 MiB threshold', () => {
   // One block bigger than any hole a fresh process's heap has, so it comes from the top; the mmap
-  // threshold is raised first so that it comes from the heap at all (setting it leaves the trim
-  // threshold where glibc had it: 128 KiB, or twice the biggest mmap()ed block freed so far).
-  const steps = (trim: string) => `
+  // threshold is raised first so that it comes from the heap at all. Both trim thresholds are set here:
+  // glibc's own moves with what the process freed before (once 25 MiB stayed at the top by default).
+  const steps = (trim: number) => `
     if (!mallopt(M_MMAP_THRESHOLD, 32 << 20)) throw new Error('refused');
-    ${trim}
+    if (!mallopt(M_TRIM_THRESHOLD, ${trim})) throw new Error('refused');
     const p = malloc(24 << 20); touch(p, 24 << 20);
     free(p);
     report('releasable', mallocStats().releasable);
+    mallocTrim(0);
+    report('afterTrim', mallocStats().releasable);
   `;
-  const byDefault = inFreshProcess(steps('')).releasable!;
-  const kept = inFreshProcess(steps(`if (!mallopt(M_TRIM_THRESHOLD, 64 << 20)) throw new Error('refused');`))
-    .releasable!;
-  assert.ok(byDefault < 8 << 20, `glibc's own threshold kept ${byDefault} bytes`);
-  assert.ok(kept >= 24 << 20, `a 64 MiB threshold kept only ${kept} bytes`);
+  const trimmed = inFreshProcess(steps(1 << 20)).releasable!;
+  const kept = inFreshProcess(steps(64 << 20));
+  assert.ok(trimmed < 8 << 20, `a 1 MiB threshold left ${trimmed} bytes at the top`);
+  assert.ok(kept.releasable! >= 24 << 20, `a 64 MiB threshold kept only ${kept.releasable} bytes`);
+  assert.ok(kept.afterTrim! < 1 << 20, `mallocTrim(0) left ${kept.afterTrim} bytes at the top`);
 });
 
 test('mallopt: false for a value glibc refuses; RangeError for one that is no C int', () => {

@@ -14,7 +14,7 @@ const KOFFI = createRequire(import.meta.url).resolve('koffi');
 
 /**
  * Runs `steps` (JavaScript, with `mallopt`, `M_*`, `mallocStats`, `mallocTrim`, `malloc`, `free` and
- * `touch(p, n)` in scope) in a fresh process, so that this one keeps glibc's defaults, on a heap trimmed
+ * `touch(p, n)`, `sbrk` in scope) in a fresh process, so that this one keeps glibc's defaults, on a heap trimmed
  * first under a 128 KiB trim threshold; returns what the steps `report`ed.
  */
 function inFreshProcess(steps: string): Record<string, number> {
@@ -30,6 +30,7 @@ const malloc = lib.func('uintptr_t malloc(size_t)');
 const free = lib.func('void free(uintptr_t)');
 const memset = lib.func('uintptr_t memset(uintptr_t, int, size_t)');
 const touch = (p, n) => memset(p, 1, n);
+const sbrk = lib.func('uintptr_t sbrk(intptr_t)');
 const out = {};
 const report = (k, v) => { out[k] = v; };
 // glibc's own trim threshold moves with what the process freed before: start from a trimmed heap.
@@ -80,21 +81,34 @@ test('M_MMAP_THRESHOLD decides whether a block is mmap()ed (mallocStats sees it)
 test('M_TRIM_THRESHOLD: a freed 24 MiB block at the top of the heap is kept under a 64 MiB threshold', () => {
   // One block bigger than any hole a fresh process's heap has, so it comes from the top; the mmap
   // threshold is raised first so that it comes from the heap at all. Both trim thresholds are set here:
-  // glibc's own moves with what the process freed before (once 25 MiB stayed at the top by default).
+  // glibc's own moves with what the process freed before.
   const steps = (trim: number) => `
     if (!mallopt(M_MMAP_THRESHOLD, 32 << 20)) throw new Error('refused');
     if (!mallopt(M_TRIM_THRESHOLD, ${trim})) throw new Error('refused');
     const p = malloc(24 << 20); touch(p, 24 << 20);
+    const brk = sbrk(0);
+    report('atBrk', p < brk && p + (24 << 20) <= brk ? 1 : 0);
     free(p);
     report('releasable', mallocStats().releasable);
     mallocTrim(0);
     report('afterTrim', mallocStats().releasable);
   `;
-  const trimmed = inFreshProcess(steps(1 << 20)).releasable!;
+  const trimmed = inFreshProcess(steps(1 << 20));
   const kept = inFreshProcess(steps(64 << 20));
-  assert.ok(trimmed < 8 << 20, `a 1 MiB threshold left ${trimmed} bytes at the top`);
   assert.ok(kept.releasable! >= 24 << 20, `a 64 MiB threshold kept only ${kept.releasable} bytes`);
-  assert.ok(kept.afterTrim! < 1 << 20, `mallocTrim(0) left ${kept.afterTrim} bytes at the top`);
+  // Where the heap cannot grow at the program break (a mapping of V8's sits right after it: one run in
+  // ten or so here), glibc takes the block from an mmap() of its own that it counts as heap but can
+  // never trim; then only the kept side says anything.
+  if (trimmed.atBrk)
+    assert.ok(trimmed.releasable! < 8 << 20, `a 1 MiB threshold left ${trimmed.releasable} bytes`);
+  else
+    console.log(
+      '  note: the heap could not grow at the program break (1 MiB threshold run); trimming not checked',
+    );
+  if (kept.atBrk)
+    assert.ok(kept.afterTrim! < 1 << 20, `mallocTrim(0) left ${kept.afterTrim} bytes at the top`);
+  else
+    console.log('  note: the heap could not grow at the program break (64 MiB run); mallocTrim not checked');
 });
 
 test('mallopt: false for a value glibc refuses; RangeError for one that is no C int', () => {

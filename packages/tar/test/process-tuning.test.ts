@@ -12,6 +12,7 @@ const SCRIPT = join(import.meta.dirname, 'fixtures/tuned-process.ts');
 function runTuned(tune: boolean): {
   first: unknown;
   same: boolean;
+  topAtStart: number;
   mmapped: number;
   releasable: number;
   tree: string[];
@@ -38,8 +39,15 @@ test('sets the malloc thresholds (freed memory stays), the V8 flag on small mach
   // glibc's default mmap threshold (128 KiB, set by the fixture first) gives a 6 MiB block its own
   // mapping, returned to the kernel on free; the tuned one (8 MiB) takes it from the heap, and the tuned
   // trim threshold (16 MiB) keeps it there.
-  assert.ok(plain.mmapped >= 6 << 20, `untuned: ${plain.mmapped} bytes more mmap()ed`);
-  assert.ok(plain.releasable < 1 << 20, `untuned: ${plain.releasable} bytes kept after the free`);
+  // (Unless the untuned process's heap top could not be trimmed to start with: then the block may come
+  // from there, and the untuned side says nothing.)
+  if (plain.topAtStart < 1 << 20) {
+    assert.ok(plain.mmapped >= 6 << 20, `untuned: ${plain.mmapped} bytes more mmap()ed`);
+    assert.ok(plain.releasable < 1 << 20, `untuned: ${plain.releasable} bytes kept after the free`);
+  } else
+    console.log(
+      `  note: the untuned heap kept ${plain.topAtStart} bytes at its top; untuned side not checked`,
+    );
   assert.is(tuned.mmapped, 0, 'tuned: the 6 MiB block comes from the heap');
   assert.ok(tuned.releasable >= 6 << 20, `tuned: only ${tuned.releasable} bytes kept after the free`);
   // And a layer applies to the same tree.

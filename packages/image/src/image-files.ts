@@ -6,6 +6,12 @@ import { ImageError } from './errors.js';
 import { indexTar, normalizeMemberName, resolveMember, type TarMember } from './tar-index.js';
 
 /**
+ * Read size for blob streams. fs's default (64 KiB) is a thread-pool round trip for every 64 KiB of a
+ * layer, each waiting for the main thread, which also hashes and applies it.
+ */
+const READ_CHUNK = 1 << 20;
+
+/**
  * The files of an image, wherever they live: a directory, or the members of a tar archive. Names are relative
  * (`index.json`, `blobs/sha256/<hex>`, `<id>/layer.tar`). Nothing here holds a descriptor open between calls.
  */
@@ -81,7 +87,7 @@ class DirectoryFiles implements ImageFiles {
       (async function* () {
         const file = await files.resolve(name);
         if (!file) throw missing(files.location, name);
-        yield* createReadStream(file);
+        yield* createReadStream(file, { highWaterMark: READ_CHUNK });
       })(),
       { objectMode: false },
     );
@@ -127,7 +133,11 @@ class TarFiles implements ImageFiles {
       return r;
     }
     if (m.size === 0) return Readable.from([], { objectMode: false });
-    return createReadStream(this.location, { start: m.offset, end: m.offset + m.size - 1 });
+    return createReadStream(this.location, {
+      start: m.offset,
+      end: m.offset + m.size - 1,
+      highWaterMark: READ_CHUNK,
+    });
   }
 }
 

@@ -176,6 +176,35 @@ Entries('long names and link names (PAX and GNU longname) land where they say', 
   }
 });
 
+Entries('PAX uid/gid and times apply the same whether or not the PAX block also holds xattrs', async () => {
+  // Two ways through apply: a PAX block with an xattr record is read from its raw bytes, one without
+  // from tar-stream's decoded values. Ids beyond ustar's 2097151 and ns times must land either way.
+  const ids = { uid: '3000000', gid: '2500000', mtime: '1600000000.123456789', atime: '1600000001.5' };
+  const tar = await buildTar([
+    { name: 'plain', content: 'p', pax: { ...ids } },
+    { name: 'tagged', content: 't', pax: { ...ids, 'SCHILY.xattr.user.k': 'v' } },
+    {
+      name: 'late',
+      content: 'l',
+      pax: { 'SCHILY.xattr.user.k': 'w', ...ids, mtime: '1500000000.000000007' },
+    },
+  ]);
+  const r = await apply(streamOf(tar), dir);
+  for (const name of ['plain', 'tagged', 'late']) {
+    const st = lstatSync(join(dir, name), { bigint: true });
+    if (isRoot) assert.equal([st.uid, st.gid], [3000000n, 2500000n], `${name}: PAX owner`);
+    assert.is(st.atimeNs, 1600000001500000000n, `${name}: PAX atime`);
+  }
+  assert.is(lstatSync(join(dir, 'plain'), { bigint: true }).mtimeNs, 1600000000123456789n);
+  assert.is(lstatSync(join(dir, 'tagged'), { bigint: true }).mtimeNs, 1600000000123456789n);
+  assert.is(lstatSync(join(dir, 'late'), { bigint: true }).mtimeNs, 1500000000000000007n);
+  if (r.warnings.length === 0) {
+    assert.is(lgetxattr(join(dir, 'tagged'), 'user.k')?.toString(), 'v');
+    assert.is(lgetxattr(join(dir, 'late'), 'user.k')?.toString(), 'w');
+    assert.is(lgetxattr(join(dir, 'plain'), 'user.k'), undefined, 'no xattr where the block had none');
+  }
+});
+
 Entries('PAX xattrs are set, user.* and security.capability (binary) included', async () => {
   const tar = await buildTar([{ name: 'f', content: 'x', pax: { 'SCHILY.xattr.user.color': 'blue' } }]);
   const r = await apply(streamOf(tar), dir);

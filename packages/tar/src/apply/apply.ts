@@ -278,9 +278,17 @@ function toTarError(err: unknown, lastEntry: string | undefined): TarError {
   );
 }
 
+const XATTR_KEY = Buffer.from('xattr.');
+
+/** Whether a raw PAX block may hold an xattr record (`SCHILY.xattr.`, `LIBARCHIVE.xattr.`). */
+function hasXattrRecord(buf: Uint8Array): boolean {
+  return Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).indexOf(XATTR_KEY) >= 0;
+}
+
 /**
- * Keeps the raw bytes of each PAX header block (tar-stream decodes them as UTF-8, losing binary xattr
+ * Keeps the raw bytes of each PAX header block that holds xattrs (tar-stream decodes them as UTF-8, losing binary xattr
  * values). Relies on tar-stream 3's `_decodeLongHeader`; without it we fall back to the decoded values.
+ * `take` gives undefined for a block without xattrs: then the header's decoded `pax` holds the values.
  */
 function hookRawPax(extract: object) {
   const ex = extract as {
@@ -294,8 +302,14 @@ function hookRawPax(extract: object) {
   if (hooked) {
     ex._decodeLongHeader = function (this: typeof ex, buf: Uint8Array) {
       const type = this._header?.type;
-      if (type === 'pax-header') local = parsePaxRecords(buf, global ? new Map(global) : new Map());
-      else if (type === 'pax-global-header') global = parsePaxRecords(buf, new Map(global));
+      if (type === 'pax-header') {
+        // Without xattrs (and no global header to merge), tar-stream's decoded strings are the values:
+        // times and ids are ASCII. Most PAX headers are GNU tar's atime/ctime on every entry.
+        local =
+          global === undefined && !hasXattrRecord(buf)
+            ? undefined
+            : parsePaxRecords(buf, global ? new Map(global) : new Map());
+      } else if (type === 'pax-global-header') global = parsePaxRecords(buf, new Map(global));
       return orig.call(this, buf);
     };
   }

@@ -39,8 +39,8 @@ export function entryMeta(
     if (xattrs.size === 0) xattrs = undefined;
   }
   return {
-    uid: mapId(entryId(header.uid, records, 'uid'), options.uidMap, 'uid', entry),
-    gid: mapId(entryId(header.gid, records, 'gid'), options.gidMap, 'gid', entry),
+    uid: mapId(entryId(header, header.uid, records, 'uid'), options.uidMap, 'uid', entry),
+    gid: mapId(entryId(header, header.gid, records, 'gid'), options.gidMap, 'gid', entry),
     mode: (header.mode ?? 0o644) & 0o7777,
     atime: at.sec,
     atimeNsec: at.nsec,

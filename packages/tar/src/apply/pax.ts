@@ -61,6 +61,16 @@ export function paxXattrs(records: Map<string, Buffer> | undefined): Map<string,
   return out;
 }
 
+/**
+ * A PAX value as text: from the raw records when the entry has them (its PAX block held xattrs), else
+ * from tar-stream's decoded `header.pax` (the same ASCII for times and ids).
+ */
+function paxValue(header: Header, records: Map<string, Buffer> | undefined, key: string): string | undefined {
+  if (records !== undefined) return records.get(key)?.toString('latin1');
+  const v = (header.pax as Record<string, string> | null | undefined)?.[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
 /** A time as whole seconds (negative before 1970) and nanoseconds, 0 to 999,999,999. */
 export interface EntryTime {
   sec: number;
@@ -77,8 +87,8 @@ export function entryTime(
   records: Map<string, Buffer> | undefined,
   key: 'mtime' | 'atime',
 ): EntryTime | undefined {
-  const raw = records?.get(key);
-  const parsed = raw ? parsePaxTime(raw.toString('latin1')) : undefined;
+  const text = paxValue(header, records, key);
+  const parsed = text !== undefined ? parsePaxTime(text) : undefined;
   if (parsed) return parsed;
   if (key === 'mtime') return { sec: Math.floor((header.mtime?.getTime() ?? 0) / 1000), nsec: 0 };
   return undefined;
@@ -103,10 +113,15 @@ export function parsePaxTime(text: string): EntryTime | undefined {
 }
 
 /** uid or gid, PAX overriding the octal field (ids ≥ 2^21 need PAX). */
-export function entryId(value: number | undefined, records: Map<string, Buffer> | undefined, key: string) {
-  const raw = records?.get(key);
-  if (raw) {
-    const n = Number.parseInt(raw.toString('latin1'), 10);
+export function entryId(
+  header: Header,
+  value: number | undefined,
+  records: Map<string, Buffer> | undefined,
+  key: string,
+) {
+  const text = paxValue(header, records, key);
+  if (text) {
+    const n = Number.parseInt(text, 10);
     if (Number.isSafeInteger(n) && n >= 0) return n;
   }
   return value ?? 0;

@@ -17,13 +17,21 @@ let step = '';
 process.on('exit', () => {
   if (step) console.error(`processes.test: the kill -9 applyDiff test did not end; its last step: ${step}`);
 });
-const WORKER = join(import.meta.dirname, 'fixtures', 'worker.ts');
+/**
+ * The worker as this file runs: its TypeScript under tsx on the host; in the test VM, where this file is
+ * the transpiled mirror's .js, the worker's .js beside it with plain node. Under TCG, tsx's loader (a
+ * hooks thread and an esbuild child) is most of what a worker does before it mounts, and a worker under
+ * it was once killed by SIGSEGV before its first line (2026-12-03, 1 VM run in 4).
+ */
+const TRANSPILED = import.meta.filename.endsWith('.js');
+const WORKER = join(import.meta.dirname, 'fixtures', TRANSPILED ? 'worker.js' : 'worker.ts');
+const WORKER_ARGS = TRANSPILED ? [WORKER] : ['--import', 'tsx', WORKER];
 
 function worker(
   home: string,
   ...args: string[]
 ): { child: ChildProcess; lines: string[]; until: (re: RegExp) => Promise<string> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, home, ...args], {
+  const child = spawn(process.execPath, [...WORKER_ARGS, home, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines: string[] = [];

@@ -455,6 +455,25 @@ File(
     }
     const b = lstatSync(join(out, 'plain/b'));
     assert.equal([b.uid, b.gid], [5, 6]);
+    // The same for dirs and symlinks, whose lchown is skipped by the same rule once a file there showed
+    // the owner new inodes get; and a subdir of the setgid dir loses the inherited setgid bit.
+    const tar2 = await buildTar([
+      { name: 'sg/first', content: 'f' },
+      { name: 'sg/sub/', type: 'directory', mode: 0o755 },
+      { name: 'sg/link', type: 'symlink', linkname: 'first' },
+      { name: 'plain/sub/', type: 'directory', mode: 0o755 },
+      { name: 'plain/link', type: 'symlink', linkname: 'a' },
+      { name: 'plain/kept/', type: 'directory', mode: 0o2750, uid: 7, gid: 8 },
+    ]);
+    await apply(streamOf(tar2), out);
+    for (const f of ['sg/sub', 'sg/link', 'plain/sub', 'plain/link']) {
+      const st = lstatSync(join(out, f));
+      assert.equal([st.uid, st.gid], [0, 0], f);
+    }
+    assert.is(lstatSync(join(out, 'sg/sub')).mode & 0o7777, 0o755, 'no setgid bit inherited');
+    assert.is(lstatSync(join(out, 'plain/sub')).mode & 0o7777, 0o755);
+    const kept = lstatSync(join(out, 'plain/kept'));
+    assert.equal([kept.uid, kept.gid, kept.mode & 0o7777], [7, 8, 0o2750]);
     // The same through a stream, for the writer's other input.
     const out2 = join(dir, 'out2');
     mkdirSync(join(out2, 'sg'), { recursive: true });

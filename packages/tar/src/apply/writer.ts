@@ -255,6 +255,15 @@ export class EntryWriter {
   }
 
   /**
+   * True when something this apply just created in `realParent` (a dir, a symlink) already has the
+   * entry's owner: it is our euid:egid, and a file created there was seen to get exactly that (the same
+   * rule gives every kind of inode its owner: a setgid parent, `grpid`, id-mapped mounts). Unknown: false.
+   */
+  private createdOwned(realParent: string, meta: EntryMeta): boolean {
+    return meta.uid === this.euid && meta.gid === this.egid && this.creatorOwns.get(realParent) === true;
+  }
+
+  /**
    * True when the new file `fd` already has the entry's owner, so fchown can be skipped (most layers
    * are all root:root, applied as root: one syscall fewer per file).
    */
@@ -272,8 +281,9 @@ export class EntryWriter {
   // ---- directories ----
 
   directory(p: Placement, meta: EntryMeta, entry: string): void {
+    let created = false; // by this entry (the target itself never is)
     if (p.rel !== '') {
-      let created = true;
+      created = true;
       try {
         mkdirSync(p.abs, 0o755);
       } catch (err) {
@@ -294,8 +304,9 @@ export class EntryWriter {
         this.fresh.add(p.real);
       } else this.markWritten(p);
     }
+    const owned = created && this.createdOwned(p.realParent, meta);
     try {
-      if (this.chown) lchownSync(p.abs, meta.uid, meta.gid);
+      if (this.chown && !owned) lchownSync(p.abs, meta.uid, meta.gid);
     } catch (cause) {
       throw writeFailed(entry, p.abs, 'chown the dir', cause);
     }
@@ -319,7 +330,9 @@ export class EntryWriter {
       const st = lstatSync(abs, { throwIfNoEntry: false });
       if (!st?.isDirectory()) continue;
       try {
-        chmodSync(abs, this.dirModes[i]!); // just lstat'ed: a dir, not a link
+        // Most dirs already have their mode (mkdir 0755 under umask 022); a setgid parent's bit, the
+        // umask or the entry's own mode make the others differ.
+        if ((st.mode & 0o7777) !== this.dirModes[i]) chmodSync(abs, this.dirModes[i]!); // a dir, not a link
         const t = this.dirTimes;
         utimensat(AT_FDCWD, abs, t[4 * i]!, t[4 * i + 1]!, t[4 * i + 2]!, t[4 * i + 3]!, AT_SYMLINK_NOFOLLOW);
       } catch (cause) {
@@ -334,7 +347,7 @@ export class EntryWriter {
   symlink(p: Placement, target: string, meta: EntryMeta, entry: string): void {
     this.createWith(p, entry, 'create the symlink', () => symlinkSync(target, p.abs));
     try {
-      if (this.chown) lchownSync(p.abs, meta.uid, meta.gid);
+      if (this.chown && !this.createdOwned(p.realParent, meta)) lchownSync(p.abs, meta.uid, meta.gid);
       if (meta.xattrs) this.setXattrs(p.abs, meta.xattrs, entry);
       setTimes(p.abs, meta);
     } catch (cause) {

@@ -109,23 +109,30 @@ Vfs.run();
 
 const Registry = suite('driver registry');
 Registry('an unknown driver name is an error listing the registered ones', async () => {
+  const work = tempDir('reg');
   try {
-    await open(join(tempDir('reg'), 's'), { driver: 'zfs' });
+    await open(join(work, 's'), { driver: 'zfs' });
     assert.unreachable();
   } catch (err) {
     assert.is((err as { code?: string }).code, 'ERR_OVL_UNKNOWN_DRIVER');
     assert.match((err as Error).message, /overlay, aufs, vfs/);
+  } finally {
+    removeDir(work);
   }
 });
 
 Registry('auto picks overlay where the kernel has it (as root), else falls back', async () => {
-  const home = join(tempDir('reg'), 's');
-  const driver = await open(home);
-  const overlay = readFileSync('/proc/filesystems', 'utf8').includes('overlay');
-  if (process.getuid?.() === 0 && overlay) assert.is(driver.name, 'overlay');
-  else assert.ok(['aufs', 'vfs'].includes(driver.name), driver.name);
-  assert.is(driver.home, home);
-  removeDir(join(home, '..'));
+  const work = tempDir('reg');
+  const home = join(work, 's');
+  try {
+    const driver = await open(home);
+    const overlay = readFileSync('/proc/filesystems', 'utf8').includes('overlay');
+    if (process.getuid?.() === 0 && overlay) assert.is(driver.name, 'overlay');
+    else assert.ok(['aufs', 'vfs'].includes(driver.name), driver.name);
+    assert.is(driver.home, home);
+  } finally {
+    removeDir(work);
+  }
 });
 
 Registry('a store keeps its driver: auto reopens it with that one, naming another is refused', async () => {
@@ -158,11 +165,14 @@ Registry('a store keeps its driver: auto reopens it with that one, naming anothe
 
 Registry('register adds a driver that open can pick by name', async () => {
   const { register } = await import('../src/index.js');
-  const home = join(tempDir('reg'), 's');
-  register('copy', (h) => VfsDriver.init(h));
-  const d = await open(home, { driver: 'copy' });
-  assert.is(d.name, 'vfs');
-  removeDir(join(home, '..'));
+  const work = tempDir('reg');
+  try {
+    register('copy', (h) => VfsDriver.init(h));
+    const d = await open(join(work, 's'), { driver: 'copy' });
+    assert.is(d.name, 'vfs');
+  } finally {
+    removeDir(work);
+  }
 });
 
 Registry.run();

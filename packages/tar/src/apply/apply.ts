@@ -7,6 +7,7 @@ import { opendirSync, realpathSync, statSync } from 'node:fs';
 import { extract as createExtract, type Extract, type Header } from 'tar-stream';
 import { decompress } from '../decompress.js';
 import { TarError } from '../errors.js';
+import { useBodySinks } from './body-sink.js';
 import { applyEntry, type EntryBody } from './entry.js';
 import { drained } from './file-feed.js';
 import { type LayerInput, type LayerSource, openLayerSource } from './layer-source.js';
@@ -119,6 +120,10 @@ async function applySource(
   // A 1 MiB write buffer: with tar-stream's default (16 KiB) every 64 KiB chunk waits for a 'drain'.
   const extract = createExtract({ highWaterMark: 1 << 20 } as never);
   const pax = hookRawPax(extract);
+  // Bodies straight to the entry's listeners, not through a stream per entry (body-sink.ts). Their
+  // `end` then comes from inside tar-stream's parse loop: `next` must always wait for a microtask.
+  // (OVL_APPLY_BODY_STREAMS=1 keeps tar-stream's streams: tests, and a way out should the hook misfire.)
+  const sinks = process.env.OVL_APPLY_BODY_STREAMS !== '1' && useBodySinks(extract);
   const onProgress = options.onProgress;
   let bytes = 0;
   let entries = 0;
@@ -167,7 +172,7 @@ async function applySource(
         entries++;
         onProgress?.({ bytes, entries });
         // A synchronous `next` re-enters tar-stream's parse loop; deferring it keeps the stack flat.
-        if (sync) queueMicrotask(next);
+        if (sync || sinks) queueMicrotask(next);
         else next();
       };
       try {

@@ -20,9 +20,13 @@
  * `release(pos)` is told the stream offset up to which bytes are consumed — a header's `byteOffset`
  * (everything before it is parsed and not referenced: headers are decoded into strings and numbers, PAX
  * records copied), and the end of a body once its entry is done (every slice delivered and written).
+ * The few buffers the pool ever holds (two for a rootfs layer) are cut from huge-page slabs
+ * (fresh-chunks.ts): filled the first time, they fault twice instead of 512 times — rootfs apply
+ * 0.416 → 0.393 s (medians of 9 alternating rounds, tmpfs), ~800 fewer page faults.
  */
 import { readSync } from 'node:fs';
 import type { Extract } from 'tar-stream';
+import { FreshChunks } from '../fresh-chunks.js';
 
 /** Read size: the page-cache copy is cheap, and bigger reads mean fewer trips through tar-stream. */
 const READ_SIZE = 1 << 20;
@@ -65,6 +69,8 @@ export class FileFeed {
   private readonly inFlight: Array<{ buf: Buffer; end: number }> = [];
   /** Stream offset below which tar-stream holds no reference to our bytes. */
   private released = 0;
+  /** Where new read buffers come from: huge-page slabs, so that their first fill faults twice, not 512 times. */
+  private readonly fresh = new FreshChunks();
 
   constructor(fd: number, size: number) {
     this.fd = fd;
@@ -102,7 +108,7 @@ export class FileFeed {
       this.inFlight.shift();
       return oldest.buf;
     }
-    return Buffer.allocUnsafe(READ_SIZE);
+    return this.fresh.take(READ_SIZE);
   }
 
   /** Writes the file into `extract`, honouring its backpressure; counts every byte fed. */

@@ -121,9 +121,31 @@ async function applySource(
   const extract = createExtract({ highWaterMark: 1 << 20 } as never);
   const pax = hookRawPax(extract);
   // Bodies straight to the entry's listeners, not through a stream per entry (body-sink.ts). Their
-  // `end` then comes from inside tar-stream's parse loop: `next` must always wait for a microtask.
+  // `end` then comes from inside tar-stream's parse loop, so `next` is never called from there (below).
   // (OVL_APPLY_BODY_STREAMS=1 keeps tar-stream's streams: tests, and a way out should the hook misfire.)
-  const sinks = process.env.OVL_APPLY_BODY_STREAMS !== '1' && useBodySinks(extract);
+  if (process.env.OVL_APPLY_BODY_STREAMS !== '1') useBodySinks(extract);
+  // tar-stream's `next` for a finished entry. Called where the entry finished, it would re-enter the
+  // parse loop, one stack level per entry. A microtask per entry keeps the stack flat but costs
+  // (~0.5 µs each in a fresh process: 100,000 entries, 100,000 microtasks). So one microtask runs
+  // `next`s in a loop, and every entry that finishes inside that loop leaves its `next` for the loop.
+  let pendingNext: (() => void) | undefined;
+  let driving = false;
+  const drive = () => {
+    driving = true;
+    try {
+      while (pendingNext !== undefined) {
+        const next = pendingNext;
+        pendingNext = undefined;
+        next();
+      }
+    } finally {
+      driving = false;
+    }
+  };
+  const resume = (next: () => void) => {
+    pendingNext = next;
+    if (!driving) queueMicrotask(drive);
+  };
   const onProgress = options.onProgress;
   let bytes = 0;
   let entries = 0;
@@ -163,7 +185,6 @@ async function applySource(
       // Stream offset of this entry's body; the header and all before it are consumed (file-feed.ts).
       const bodyOffset = (header as { byteOffset?: unknown }).byteOffset;
       if (feed && typeof bodyOffset === 'number') feed.release(bodyOffset);
-      let sync = true;
       const done = (err?: unknown) => {
         if (err !== undefined) return fail(err);
         // tar-stream streams a body for every type but directories; by now all of it was delivered.
@@ -171,9 +192,7 @@ async function applySource(
           feed.release(bodyOffset + (header.type === 'directory' ? 0 : (header.size ?? 0)));
         entries++;
         onProgress?.({ bytes, entries });
-        // A synchronous `next` re-enters tar-stream's parse loop; deferring it keeps the stack flat.
-        if (sync || sinks) queueMicrotask(next);
-        else next();
+        resume(next);
       };
       try {
         const bypass =
@@ -197,7 +216,6 @@ async function applySource(
       } catch (err) {
         fail(err);
       }
-      sync = false;
     });
     extract.on('error', fail);
     stream?.on('error', fail);

@@ -57,6 +57,7 @@ export {
   readFsContextLog,
 } from './new-mount-api.js';
 export { getPipeSize, O_NONBLOCK, pipe, setPipeSize } from './pipe.js';
+export { gettid, setThreadNice, threadIds, threadNice } from './priority.js';
 export { createRecordingSyscalls, type RecordedCall, type RecordingOptions } from './recording.js';
 export { type Isolation, type RunPlanOptions, runPlan } from './run-plan.js';
 export { sendFileAt } from './sendfile.js';

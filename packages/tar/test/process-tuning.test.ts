@@ -12,6 +12,7 @@ const SCRIPT = join(import.meta.dirname, 'fixtures/tuned-process.ts');
 function runTuned(tune: boolean): {
   first: unknown;
   same: boolean;
+  helperNice: number[];
   topAtStart: number;
   mmapped: number;
   releasable: number;
@@ -28,13 +29,25 @@ function runTuned(tune: boolean): {
   }
 }
 
-test('sets the malloc thresholds (freed memory stays), the V8 flag on small machines, once', () => {
+test("sets the malloc thresholds (freed memory stays), the V8 flag and the helpers' nice on small machines, once", () => {
   const tuned = runTuned(true);
   const plain = runTuned(false);
+  const small = availableParallelism() <= 2;
   assert.equal(tuned.first, {
     mallocThresholds: true,
-    v8Flags: availableParallelism() <= 2 ? ['--no-parallel-scavenge'] : [],
+    v8Flags: small ? ['--no-parallel-scavenge'] : [],
+    helperThreads: small ? tuned.helperNice.length : 0,
   });
+  // V8's helpers run beside the main thread from the start; on a small machine each gets nice 10.
+  assert.ok(plain.helperNice.length > 0, 'Node runs threads beside the main one');
+  assert.ok(
+    plain.helperNice.every((n) => n === 0),
+    `untuned: ${plain.helperNice}`,
+  );
+  assert.ok(
+    tuned.helperNice.every((n) => n === (small ? 10 : 0)),
+    `tuned: ${tuned.helperNice}`,
+  );
   assert.ok(tuned.same, 'a second call returns the first result');
   // glibc's default mmap threshold (128 KiB, set by the fixture first) gives a 6 MiB block its own
   // mapping, returned to the kernel on free; the tuned one (8 MiB) takes it from the heap, and the tuned

@@ -35,7 +35,18 @@ const EINTR = 4;
 
 let statxFn: ((...args: unknown[]) => number) | undefined;
 /** struct statx is 256 bytes; one buffer serves every call (calls are synchronous). */
-const buf = Buffer.alloc(256);
+const buf = new ArrayBuffer(256);
+// The struct in the CPU's own byte order, read through typed-array views: an element load stays cheap
+// before V8 has optimized the caller, where Buffer's readUInt32LE is a call of its own (12 a stat: in
+// the first entries of a cold diff of a rootfs, 7 ms of its profile went to readUInt32LE alone).
+const u16 = new Uint16Array(buf);
+const u32 = new Uint32Array(buf);
+const i32 = new Int32Array(buf);
+const u64 = new BigUint64Array(buf);
+/** Index of the low and the high half of a 64-bit field's two 32-bit words. */
+const LO = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1;
+const HI = 1 - LO;
+const TWO_32 = 0x1_0000_0000;
 
 /** statx(2) with AT_SYMLINK_NOFOLLOW. Synchronous; throws a SyscallError (`path` = the path). */
 export function lstatx(path: string): Statx {
@@ -51,24 +62,24 @@ export function lstatx(path: string): Statx {
 export function lstatxAt(dirfd: number, name: string): Statx {
   statxFn ??= fn('int statx(int, const char *, int, unsigned int, void *)');
   for (;;) {
-    if (statxFn(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buf) === 0) break;
+    if (statxFn(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, u32) === 0) break;
     const errno = lastErrno();
     if (errno !== EINTR) throw new SyscallError(errno, 'statx', name);
   }
-  // Offsets of struct statx (linux/stat.h; the same on every architecture).
+  // Offsets of struct statx (linux/stat.h; the same on every architecture), in units of each view.
   return {
-    mask: buf.readUInt32LE(0),
-    nlink: buf.readUInt32LE(16),
-    uid: buf.readUInt32LE(20),
-    gid: buf.readUInt32LE(24),
-    mode: buf.readUInt16LE(28),
-    ino: buf.readBigUInt64LE(32),
-    size: buf.readUInt32LE(40) + buf.readUInt32LE(44) * 0x1_0000_0000,
-    mtimeSec: buf.readUInt32LE(112) + buf.readInt32LE(116) * 0x1_0000_0000,
-    mtimeNsec: buf.readUInt32LE(120),
-    rdevMajor: buf.readUInt32LE(128),
-    rdevMinor: buf.readUInt32LE(132),
-    devMajor: buf.readUInt32LE(136),
-    devMinor: buf.readUInt32LE(140),
+    mask: u32[0]!,
+    nlink: u32[4]!,
+    uid: u32[5]!,
+    gid: u32[6]!,
+    mode: u16[14]!,
+    ino: u64[4]!,
+    size: u32[10 + LO]! + u32[10 + HI]! * TWO_32,
+    mtimeSec: u32[28 + LO]! + i32[28 + HI]! * TWO_32,
+    mtimeNsec: u32[30]!,
+    rdevMajor: u32[32]!,
+    rdevMinor: u32[33]!,
+    devMajor: u32[34]!,
+    devMinor: u32[35]!,
   };
 }

@@ -14,6 +14,11 @@ import { portableWorkerSource } from '../worker-source.js';
 
 export interface ReadRequest {
   paths: string[];
+  /**
+   * The same files as names in open directories (undefined where there is none): opened relative to
+   * them where the worker has openat. The caller keeps those descriptors open until the batch is back.
+   */
+  at?: Array<[dirfd: number, name: string] | undefined>;
   sizes: number[];
   /** Size of a new buffer when `spare` is missing or too small (callers keep it constant, for reuse). */
   bufferSize?: number;
@@ -40,10 +45,13 @@ export interface ReadResult {
   xattrFailed?: number[];
 }
 
-/** The xattr calls readBatch uses on a descriptor (@ovl/syscall's, in the worker). */
+/** The calls readBatch makes beyond Node's fs (@ovl/syscall's, in the worker). */
 export interface XattrCalls {
   flistxattr(fd: number): string[];
   fgetxattr(fd: number, name: string): Uint8Array | undefined;
+  openat(dirfd: number, name: string, flags: number): number;
+  /** Closes what openat opened: Node's closeSync of a descriptor a worker's fs did not open warns. */
+  close(fd: number): void;
 }
 
 /**
@@ -71,7 +79,9 @@ export function readBatch(
     const size = req.sizes[i]!;
     let got = 0;
     try {
-      const fd = fs.openSync(req.paths[i]!, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      const at = sys ? req.at?.[i] : undefined;
+      const flags = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW;
+      const fd = at ? sys!.openat(at[0], at[1], flags | 0o2000000) : fs.openSync(req.paths[i]!, flags); // O_CLOEXEC
       try {
         if (withXattrs) {
           try {
@@ -95,11 +105,14 @@ export function readBatch(
           got += n;
         }
       } finally {
-        fs.closeSync(fd);
+        if (at) sys!.close(fd);
+        else fs.closeSync(fd);
       }
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      errors.push({ index: i, code: e.code, message: e.message });
+      // An openat error names the file by its whole path, as an open by path does.
+      const message = sys && req.at?.[i] ? `${e.code}: openat '${req.paths[i]}'` : e.message;
+      errors.push({ index: i, code: e.code, message });
     }
     if (got < size) buf.fill(0, off + got, off + size);
     off += size;
@@ -128,13 +141,13 @@ function workerMain(
   });
 }
 
-/** Loads @ovl/syscall and binds the two xattr calls (each fails with EBADF on fd -1), then says so. */
+/** Loads @ovl/syscall and binds its calls (each fails with EBADF on fd -1), then says so. */
 const LOAD_SYSCALLS = `
   const loaded = new Int32Array(require('node:worker_threads').workerData.loaded);
   let sys;
   try {
     sys = require(SYSCALL_MODULE);
-    for (const call of [() => sys.flistxattr(-1), () => sys.fgetxattr(-1, 'user.x')]) {
+    for (const call of [() => sys.flistxattr(-1), () => sys.fgetxattr(-1, 'user.x'), () => sys.openat(-1, 'x', 0), () => sys.close(-1)]) {
       try { call(); } catch {}
     }
   } catch { sys = undefined; }

@@ -3,6 +3,7 @@
 // numbers only on devices, whiteouts in the one shape Docker and containers/storage write.
 import { readlinkSync } from 'node:fs';
 import { WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from '../whiteouts.js';
+import type { SourceAt } from './dir-handle.js';
 import {
   type EntryStat,
   isBlockDevice,
@@ -41,6 +42,11 @@ export interface LayerEntry {
   xattrs?: ReadonlyArray<readonly [string, Buffer]>;
   /** Where to read a regular file's content. */
   source?: string;
+  /**
+   * The same file as a name in an open directory of the walk, when there is one: opened relative to it.
+   * The entry holds the directory until the encoder releases it (releaseSource).
+   */
+  sourceAt?: SourceAt;
   /**
    * Xattrs still to be read (`xattrs` is then unset): the upper walk leaves them to whoever reads the
    * content — the content reader lists them on the descriptor it reads from, else the encoder by path.

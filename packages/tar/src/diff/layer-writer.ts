@@ -6,9 +6,11 @@
 // entries (and between the buffers of a big file), so memory stays flat (a few MiB).
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
+import { O_CLOEXEC, openat, SyscallError } from '@ovl/syscall';
 import { assertNativeUpper } from '../changes/unsupported-upper.js';
-import { readXattrs, splitXattrs } from '../changes/xattrs.js';
+import { type PathXattrs, readXattrs, readXattrsFd, splitXattrs } from '../changes/xattrs.js';
 import { ContentReader, type FileXattrs, type ReadResult } from './content-reader.js';
+import { releaseSource } from './dir-handle.js';
 import type { LayerEntry } from './layer-entry.js';
 import {
   clampOctal,
@@ -46,6 +48,10 @@ export function layerStream(produce: Produce, options: LayerWriterOptions = {}):
     highWaterMark: HIGH_WATER,
     read() {
       sink?.read();
+    },
+    destroy(err, callback) {
+      sink?.destroyed();
+      callback(err);
     },
   });
   sink = new ReadableSink(out);
@@ -160,8 +166,13 @@ class LayerEncoder {
   }
 
   write(entry: LayerEntry): Promise<void> | undefined {
-    if (this.destroyed()) throw new Error('layer stream destroyed');
-    this.options.signal?.throwIfAborted();
+    try {
+      if (this.destroyed()) throw new Error('layer stream destroyed');
+      this.options.signal?.throwIfAborted();
+    } catch (err) {
+      releaseSource(entry); // not taken: its directory is not held for it
+      throw err;
+    }
     this.batch.push(entry);
     this.seenEntries++;
     if (entry.type === 'file') this.seenBytes += entry.size;
@@ -175,7 +186,18 @@ class LayerEncoder {
     await this.rotate(0);
   }
 
+  /**
+   * Stops the reader and lets go of the directories the entries still held hold (after a failure); a
+   * batch out on the reader keeps its directories until the reader is done with it.
+   */
   close(): void {
+    for (const entry of this.batch) releaseSource(entry);
+    this.batch = [];
+    for (const batch of this.inFlight.splice(0)) {
+      void batch.content.finally(() => {
+        for (const entry of batch.entries) releaseSource(entry);
+      });
+    }
     this.reader.close();
   }
 
@@ -200,6 +222,7 @@ class LayerEncoder {
           ? Promise.resolve(undefined)
           : this.reader.read({
               paths: small.map((e) => e.source!),
+              at: small.map((e) => (e.sourceAt ? [e.sourceAt.dir.fd, e.sourceAt.name] : undefined)),
               sizes: small.map((e) => e.size),
               xattrs: small.some((e) => e.pendingXattrs !== undefined),
               spare: this.spares.pop(),
@@ -212,6 +235,14 @@ class LayerEncoder {
   }
 
   private async encode(batch: { entries: LayerEntry[]; content: Promise<ReadResult | undefined> }) {
+    try {
+      await this.encodeBatch(batch);
+    } finally {
+      for (const entry of batch.entries) releaseSource(entry); // after a failure, the rest of them
+    }
+  }
+
+  private async encodeBatch(batch: { entries: LayerEntry[]; content: Promise<ReadResult | undefined> }) {
     const read = await batch.content;
     const data = read ? Buffer.from(read.data) : undefined;
     const errors = new Map(read?.errors.map((e) => [e.index, e]));
@@ -228,12 +259,12 @@ class LayerEncoder {
         if (err) throw Object.assign(new Error(err.message), { code: err.code, path: entry.source });
         if (entry.pendingXattrs)
           resolveXattrs(entry, xattrs && !xattrFailed.has(i) ? (xattrs.get(i) ?? NO_XATTRS) : undefined);
+        releaseSource(entry); // read
         writeHeaders(this.w, entry);
         this.w.copyFrom(data!.subarray(offset, offset + entry.size));
         this.w.zeros(padding(entry.size));
         offset += entry.size;
       } else {
-        if (entry.pendingXattrs) resolveXattrs(entry, undefined);
         const pending = writeEntry(this.w, entry);
         if (pending) await pending;
       }
@@ -256,8 +287,17 @@ const NO_XATTRS: FileXattrs = [];
  */
 function resolveXattrs(entry: LayerEntry, listed: FileXattrs | undefined): void {
   const p = entry.pendingXattrs!;
+  setXattrs(entry, listed ? splitXattrs(listed, p.userxattr) : readXattrs(p.path, p.userxattr));
+}
+
+/** The pending xattrs of `entry`, read on `fd`: the file the content is read from. */
+function resolveXattrsFd(entry: LayerEntry, fd: number): void {
+  setXattrs(entry, readXattrsFd(fd, entry.pendingXattrs!.userxattr));
+}
+
+function setXattrs(entry: LayerEntry, x: PathXattrs): void {
+  const p = entry.pendingXattrs!;
   entry.pendingXattrs = undefined;
-  const x = listed ? splitXattrs(listed, p.userxattr) : readXattrs(p.path, p.userxattr);
   if (p.native) assertNativeUpper(p.path, x.overlay.keys());
   if (x.content.length > 0) entry.xattrs = x.content;
 }
@@ -302,12 +342,23 @@ const PAX_NAME = 'PaxHeader';
 /**
  * Header(s) and content of an entry the reader did not read (no content, or a file over WORKER_MAX: read
  * here, straight into the output buffer, a big one buffer by buffer); a promise only when a big file had
- * to wait for the consumer.
+ * to wait for the consumer. A file with content is opened before its headers are written: its pending
+ * xattrs (PAX records) are listed on that descriptor.
  */
 function writeEntry(w: TarBuffer, entry: LayerEntry): Promise<void> | undefined {
-  writeHeaders(w, entry);
-  if (!(entry.type === 'file' && entry.size > 0 && entry.source !== undefined)) return undefined;
-  const fd = openSync(entry.source, constants.O_RDONLY | constants.O_NOFOLLOW);
+  if (!(entry.type === 'file' && entry.size > 0 && entry.source !== undefined)) {
+    if (entry.pendingXattrs) resolveXattrs(entry, undefined);
+    writeHeaders(w, entry);
+    return undefined;
+  }
+  const fd = openSource(entry);
+  try {
+    if (entry.pendingXattrs) resolveXattrsFd(entry, fd);
+    writeHeaders(w, entry);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
   if (entry.size + padding(entry.size) > BUFFER_SIZE) {
     return streamContent(w, fd, entry.size).finally(() => closeSync(fd));
   }
@@ -319,6 +370,23 @@ function writeEntry(w: TarBuffer, entry: LayerEntry): Promise<void> | undefined 
     closeSync(fd);
   }
   return undefined;
+}
+
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | O_CLOEXEC;
+
+/** Opens a file's content: relative to its directory where the walk left it one, else by path. */
+function openSource(entry: LayerEntry): number {
+  const at = entry.sourceAt;
+  if (!at) return openSync(entry.source!, READ_FLAGS);
+  try {
+    return openat(at.dir.fd, at.name, READ_FLAGS);
+  } catch (err) {
+    // Named by the file's whole path, as an open by path would name it.
+    if (err instanceof SyscallError) throw new SyscallError(err.errno, err.syscall, entry.source);
+    throw err;
+  } finally {
+    releaseSource(entry);
+  }
 }
 
 function header(

@@ -105,7 +105,16 @@ export class ReadableSink implements TarSink {
     return this.chunks.take(BUFFER_SIZE);
   }
 
+  /**
+   * To be called once the Readable is destroyed: a producer waiting for the consumer wakes up and stops
+   * (its next wait() fails), so that the walk ends and lets go of what it holds open.
+   */
+  destroyed(): void {
+    this.read();
+  }
+
   wait(): Promise<void> | undefined {
+    if (this.out.destroyed) return Promise.reject(new Error('layer stream destroyed'));
     if (!this.behind) return undefined;
     this.behind = false;
     return new Promise<void>((resolve) => {

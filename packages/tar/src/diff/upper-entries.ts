@@ -2,13 +2,14 @@
 // dir, whiteouts converted to `.wh.` files, opaque directories marked with `.wh..wh..opq`, overlayfs'
 // own xattrs dropped. Directories are walked depth first, each one's entries in bytewise order of the
 // names they get in the tar, the opaque marker right after its directory.
-import { closeSync, constants, openSync } from 'node:fs';
+import { constants, openSync } from 'node:fs';
 import { compareNames } from '../changes/change.js';
 import { lstatMaybe, readNames } from '../changes/fs-entry.js';
 import { type LayerFormat, LowerView } from '../changes/lower-view.js';
 import { assertNativeUpper } from '../changes/unsupported-upper.js';
 import { isOpaqueValue, readXattrs } from '../changes/xattrs.js';
 import { WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from '../whiteouts.js';
+import { DirHandle } from './dir-handle.js';
 import { type EntryStat, isRegular, isWhiteoutEntryStat, lstatEntry, lstatEntryAt } from './entry-stat.js';
 import {
   entryFromStat,
@@ -39,17 +40,18 @@ export function* upperEntries(upper: string, options: UpperEntriesOptions): Gene
   const hidesSomething = (rel: string) => !view || view.children(rel).size > 0;
 
   function* walk(dir: string, rel: string): Generator<LayerEntry> {
-    // Entries are stat-ed relative to the open directory (statx skips the lookup of its parents); -1
-    // when it cannot be opened, then by full path (a directory that vanished reads as empty below).
+    // Entries are stat-ed, and files later opened, relative to the open directory (no lookup of its
+    // parents); when it cannot be opened, by full path (a directory that vanished reads as empty below).
     const dirfd = openDir(dir);
+    const handle = dirfd >= 0 ? new DirHandle(dirfd) : undefined;
     try {
-      yield* walkIn(dir, rel, dirfd);
+      yield* walkIn(dir, rel, dirfd, handle);
     } finally {
-      if (dirfd >= 0) closeSync(dirfd);
+      handle?.release();
     }
   }
 
-  function* walkIn(dir: string, rel: string, dirfd: number): Generator<LayerEntry> {
+  function* walkIn(dir: string, rel: string, dirfd: number, handle?: DirHandle): Generator<LayerEntry> {
     const items: Array<{ key: string; entry?: LayerEntry; name: string }> = [];
     for (const name of readNames(dir) ?? []) {
       if (format === 'aufs' && name.startsWith(WHITEOUT_PREFIX)) {
@@ -97,7 +99,11 @@ export function* upperEntries(upper: string, options: UpperEntriesOptions): Gene
       const entry = entryFromStat(name, abs, st, xattrs?.content);
       if (!entry) continue;
       if (deferred) entry.pendingXattrs = { path: abs, userxattr, native: format === 'overlay' };
-      yield links.apply(entry, st);
+      const out = links.apply(entry, st);
+      // Held from here until the encoder has read the content (a hardlink's later members have none).
+      if (handle && out.type === 'file' && out.size > 0)
+        out.sourceAt = { dir: handle.retain(), name: item.name };
+      yield out;
       if (entry.type !== 'directory') continue;
       if (isOpaque(abs, xattrs!.overlay) && hidesSomething(name)) yield opaqueEntry(entry);
       yield* walk(abs, name);

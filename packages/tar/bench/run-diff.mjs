@@ -2,11 +2,16 @@
 // `{ seconds, cpu }` as JSON, timed around the call (Node's start-up excluded). The built package, as
 // users run it (`pnpm --filter @ovl/tar build` first). Mode 'stream': `diff()` piped into a
 // WriteStream; mode 'file': `diffToFile()`.
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { diff, diffToFile, tuneProcess } from '../dist/index.js';
 
 const [src, out, mode = 'stream'] = process.argv.slice(2);
+// OVL_BENCH_WARM=1: a process that has diffed before — the same tree once into a scratch file, untimed.
+if (process.env.OVL_BENCH_WARM === '1') {
+  await diffToFile({ upper: src }, `${out}.warm`);
+  rmSync(`${out}.warm`);
+}
 const t0 = performance.now();
 const c0 = process.cpuUsage();
 // OVL_BENCH_TUNE=1: the process tuned as the `ovl` command tunes its own (inside the timed span).

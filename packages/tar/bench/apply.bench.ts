@@ -77,8 +77,8 @@ const tools: Tool[] = [
   { name: 'ovl, 1 thread', run: (layer, target) => ovl(layer, target, 0) },
   // The process tuned as the `ovl` command tunes its own (tuneProcess: malloc thresholds, V8 flags).
   { name: 'ovl apply, tuned', run: (layer, target) => ovl(layer, target, undefined, true) },
-  // A process that has applied before (a daemon applying layer after layer): the same layer once,
-  // untimed, then the timed apply — V8's code compiled, writer threads already running where they start.
+  // A daemon's steady state: the same layer applied once before in the child, untimed, with writer
+  // threads asked for; then the timed apply as it comes — V8's code compiled, the threads up and idle.
   { name: 'ovl apply, warm process', run: (layer, target) => ovl(layer, target, undefined, false, true) },
 ];
 

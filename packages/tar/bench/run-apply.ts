@@ -5,6 +5,7 @@
  * (dist/) when there is one, as users get it.
  */
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
 const [layer, target, format = 'flatten'] = process.argv.slice(2);
 if (!layer || !target) {
@@ -16,11 +17,12 @@ const { apply, tuneProcess } = (await import(
   existsSync(dist) ? dist.href : '../src/index.js'
 )) as typeof import('../src/index.js');
 const threads = process.env.OVL_BENCH_THREADS ? Number(process.env.OVL_BENCH_THREADS) : undefined;
-// OVL_BENCH_WARM=1: the same layer applied once before, untimed (as run-apply.mjs).
+// OVL_BENCH_WARM=1: the same layer applied once before, untimed, writer threads asked for (as run-apply.mjs).
 if (process.env.OVL_BENCH_WARM === '1') {
   const scratch = `${target}-warm`;
   mkdirSync(scratch);
-  await apply(layer, scratch, { format: format as 'flatten', threads });
+  const warmThreads = threads ?? Math.min(availableParallelism(), 4);
+  await apply(layer, scratch, { format: format as 'flatten', threads: warmThreads });
   rmSync(scratch, { recursive: true, force: true });
 }
 const t0 = process.hrtime.bigint();

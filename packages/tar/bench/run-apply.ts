@@ -17,8 +17,8 @@ const { apply, tuneProcess } = (await import(
   existsSync(dist) ? dist.href : '../src/index.js'
 )) as typeof import('../src/index.js');
 const threads = process.env.OVL_BENCH_THREADS ? Number(process.env.OVL_BENCH_THREADS) : undefined;
-// OVL_BENCH_WARM=1: the same layer applied once before, untimed, writer threads asked for (as run-apply.mjs).
-if (process.env.OVL_BENCH_WARM === '1') {
+// OVL_BENCH_WARM=n: the same layer applied n times before, untimed, writer threads asked for (as run-apply.mjs).
+for (let i = 0; i < Number(process.env.OVL_BENCH_WARM ?? 0); i++) {
   const scratch = `${target}-warm`;
   mkdirSync(scratch);
   const warmThreads = threads ?? Math.min(availableParallelism(), 4);

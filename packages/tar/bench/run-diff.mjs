@@ -7,8 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import { diff, diffToFile, tuneProcess } from '../dist/index.js';
 
 const [src, out, mode = 'stream'] = process.argv.slice(2);
-// OVL_BENCH_WARM=1: a process that has diffed before — the same tree once into a scratch file, untimed.
-if (process.env.OVL_BENCH_WARM === '1') {
+// OVL_BENCH_WARM=n: a process that has diffed before — the same tree n times into a scratch file, untimed.
+for (let i = 0; i < Number(process.env.OVL_BENCH_WARM ?? 0); i++) {
   await diffToFile({ upper: src }, `${out}.warm`);
   rmSync(`${out}.warm`);
 }

@@ -57,7 +57,7 @@ function ovl(layer: string, target: string, threads?: number, tune = false, warm
     ...process.env,
     ...(threads === undefined ? {} : { OVL_BENCH_THREADS: String(threads) }),
     ...(tune ? { OVL_BENCH_TUNE: '1' } : {}),
-    ...(warm ? { OVL_BENCH_WARM: '2' } : {}),
+    ...(warm ? { OVL_BENCH_WARM: '3' } : {}),
   };
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
   if (r.status !== 0) throw new Error(`ovl apply failed: ${r.stderr}`);
@@ -77,9 +77,11 @@ const tools: Tool[] = [
   { name: 'ovl, 1 thread', run: (layer, target) => ovl(layer, target, 0) },
   // The process tuned as the `ovl` command tunes its own (tuneProcess: malloc thresholds, V8 flags).
   { name: 'ovl apply, tuned', run: (layer, target) => ovl(layer, target, undefined, true) },
-  // A daemon's steady state: the same layer applied twice before in the child, untimed, with writer
-  // threads asked for; then the timed apply as it comes — V8's code compiled, the threads up and idle.
+  // A daemon's steady state: the same layer applied three times before in the child, untimed, with the
+  // same options; then the timed apply — V8's code compiled (and writer threads up, where they start).
   { name: 'ovl apply, warm process', run: (layer, target) => ovl(layer, target, undefined, false, true) },
+  // The same with writer threads asked for (`threads: 2`) in every apply of the child.
+  { name: 'ovl, warm, 2 threads', run: (layer, target) => ovl(layer, target, 2, false, true) },
 ];
 
 const median = (xs: number[]) => {

@@ -120,8 +120,8 @@ try {
       const ovlRun = (mode: string, runs: Run[], tune = false, warm = false) => {
         const cmd = [process.execPath, child, src, out, mode];
         // OVL_BENCH_TUNE: the process tuned as the `ovl` command tunes its own (tuneProcess).
-        // OVL_BENCH_WARM: a process that has diffed the tree twice before, untimed (a daemon's).
-        const env = [...(tune ? ['OVL_BENCH_TUNE=1'] : []), ...(warm ? ['OVL_BENCH_WARM=2'] : [])];
+        // OVL_BENCH_WARM: a process that has diffed the tree three times before, untimed (a daemon's).
+        const env = [...(tune ? ['OVL_BENCH_TUNE=1'] : []), ...(warm ? ['OVL_BENCH_WARM=3'] : [])];
         const o = timed(env.length ? ['env', ...env, ...cmd] : cmd, (stdout) => JSON.parse(stdout));
         o.bytes = statSync(out).size;
         runs.push(o);

@@ -1,22 +1,19 @@
 // Plain-JS twin of run-apply.ts for the benches: no tsx in the measured process (tsx alone is ~35 MB
 // of RSS and loads modules through a worker). Needs `pnpm --filter @ovl/tar build` first.
 import { createReadStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { apply, tuneProcess } from '../dist/index.js';
 
 const [layer, target, format = 'flatten'] = process.argv.slice(2);
 // The layer file by path (plain tars are then read with positional reads, big bodies copied file to
 // file); OVL_BENCH_INPUT=stream passes a 1 MiB ReadStream instead, as callers with only a stream do.
 const threads = process.env.OVL_BENCH_THREADS ? Number(process.env.OVL_BENCH_THREADS) : undefined;
-// OVL_BENCH_WARM=n: a daemon's steady state: the same layer applied n times before into a scratch dir
-// beside the target, untimed, with the writer threads asked for (as after any layer of small files),
-// then the timed apply with the options as given. V8 has compiled the code by then (a process's second
-// rootfs apply still took 279–308 ms against 205–267 ms for its third to seventh), and the threads are
-// up and idle.
+// OVL_BENCH_WARM=n: a daemon's steady state: the same layer applied n times before, with the same
+// options, into a scratch dir beside the target, untimed; then the timed apply. It takes a few: a
+// process's second apply is not yet its steady state (V8 still tiers code up).
 for (let i = 0; i < Number(process.env.OVL_BENCH_WARM ?? 0); i++) {
   const scratch = `${target}-warm`;
   mkdirSync(scratch);
-  await apply(layer, scratch, { format, threads: threads ?? Math.min(availableParallelism(), 4) });
+  await apply(layer, scratch, { format, threads });
   rmSync(scratch, { recursive: true, force: true });
 }
 const t0 = process.hrtime.bigint();

@@ -5,7 +5,6 @@
  * (dist/) when there is one, as users get it.
  */
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 
 const [layer, target, format = 'flatten'] = process.argv.slice(2);
 if (!layer || !target) {
@@ -17,12 +16,11 @@ const { apply, tuneProcess } = (await import(
   existsSync(dist) ? dist.href : '../src/index.js'
 )) as typeof import('../src/index.js');
 const threads = process.env.OVL_BENCH_THREADS ? Number(process.env.OVL_BENCH_THREADS) : undefined;
-// OVL_BENCH_WARM=n: the same layer applied n times before, untimed, writer threads asked for (as run-apply.mjs).
+// OVL_BENCH_WARM=n: the same layer applied n times before with the same options, untimed (as run-apply.mjs).
 for (let i = 0; i < Number(process.env.OVL_BENCH_WARM ?? 0); i++) {
   const scratch = `${target}-warm`;
   mkdirSync(scratch);
-  const warmThreads = threads ?? Math.min(availableParallelism(), 4);
-  await apply(layer, scratch, { format: format as 'flatten', threads: warmThreads });
+  await apply(layer, scratch, { format: format as 'flatten', threads });
   rmSync(scratch, { recursive: true, force: true });
 }
 const t0 = process.hrtime.bigint();

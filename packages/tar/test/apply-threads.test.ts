@@ -13,7 +13,6 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BIG_BODY } from '../src/apply/entry.js';
@@ -411,40 +410,6 @@ Threads(
     closeSync(fd);
     assert.is(seen, BIG_BODY, 'the worker did not copy the body while the calling thread stayed busy');
     assert.ok(readFileSync(file).equals(Buffer.alloc(BIG_BODY, 5)));
-  },
-);
-
-Threads(
-  'threads already running take a plain layer file from its 256th entry; not a small or compressed one',
-  async () => {
-    // A process that has applied with threads before (the pool is up and idle): its next plain layer
-    // file of many entries goes to them from entry 256 on, even with entries too big for the cold rule
-    // (under 6 KiB on average at the 1000th); a layer of fewer entries, or a compressed one, does not.
-    await apply(streamOf(await buildTar([{ name: 'warm', content: 'x' }])), fresh('warm'), { threads: 2 });
-    const entries: TestEntry[] = [{ name: 'd/', type: 'directory' }];
-    for (let i = 0; i < 400; i++) {
-      entries.push({ name: `d/f${i}`, content: Buffer.alloc(10_000 + i, i & 0xff), mode: 0o640 + (i % 2) });
-    }
-    const tar = await buildTar(entries);
-    const dir = fresh('warm-plain');
-    const layer = join(dir, 'layer.tar');
-    writeFileSync(layer, tar);
-    const gz = join(dir, 'layer.tar.gz');
-    writeFileSync(gz, gzipSync(tar));
-    const small = join(dir, 'small.tar');
-    writeFileSync(small, await buildTar(entries.slice(0, 200)));
-
-    const out = fresh('warm-out');
-    const r = await apply(layer, out);
-    assert.ok(r.threadedFiles > 0 && r.threadedFiles <= 401 - 256, `threaded files: ${r.threadedFiles}`);
-    for (let i = 0; i < 400; i++) {
-      const f = join(out, `d/f${i}`);
-      assert.ok(readFileSync(f).equals(Buffer.alloc(10_000 + i, i & 0xff)), `d/f${i} content`);
-      assert.is(statSync(f).mode & 0o777, 0o640 + (i % 2), `d/f${i} mode`);
-    }
-    assert.is((await apply(gz, fresh('warm-gz'))).threadedFiles, 0, 'a compressed layer');
-    assert.is((await apply(small, fresh('warm-small'))).threadedFiles, 0, 'a layer of 200 entries');
-    assert.is((await apply(layer, fresh('warm-zero'), { threads: 0 })).threadedFiles, 0, 'threads: 0');
   },
 );
 

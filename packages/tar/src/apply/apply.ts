@@ -14,7 +14,7 @@ import { type LayerInput, type LayerSource, openLayerSource } from './layer-sour
 import type { ApplyOptions, ApplyResult, WhiteoutFormat } from './options.js';
 import { parsePaxRecords } from './pax.js';
 import { type ApplySyscalls, nativeApplySyscalls } from './syscalls.js';
-import { defaultThreadCount, WriteThreads, warmThreads } from './write-threads.js';
+import { defaultThreadCount, WriteThreads } from './write-threads.js';
 import { EntryWriter } from './writer.js';
 
 const FORMATS = new Set(['overlay', 'aufs', 'flatten']);
@@ -29,18 +29,6 @@ const PROGRESS_BYTES = 1 << 20;
  */
 const THREADS_AT_ENTRIES = 1000;
 const THREADS_MAX_MEAN_ENTRY = 6 << 10;
-/**
- * When writer threads are already running — started by an earlier apply of this process, loaded and
- * idle, so there is no start-up to pay — a plain layer file hands them every file from its 256th entry
- * on, whatever its entries' size. In a fresh process the second core is taken by V8's compiler and a
- * worker's start-up, and threads made the rootfs apply slower (above); in a process that has applied
- * before, the core is free: the rootfs's 3rd–7th apply of one process took 234 ms against 279.5 ms on
- * the calling thread alone (medians of 20, tmpfs; GNU tar ~245 ms). Not from the first entry: a layer of
- * 20 small files took 3.5 ms with threads against 0.65 ms without (waking and waiting for them), and a
- * 500-entry one the same either way. Not for a compressed stream: the decompressor has the second core
- * (gzip 514 → 542 ms, zstd 377 → 417 ms with the threads).
- */
-const WARM_THREADS_AT = 256;
 
 export async function apply(
   layer: LayerInput,
@@ -192,19 +180,6 @@ async function applySource(
       lastEntry = header.name;
       if (entries === THREADS_AT_ENTRIES && threadCount > 0 && !(writer.threads && writer.threadsTakeAll)) {
         if (bytes / entries < THREADS_MAX_MEAN_ENTRY) startThreads();
-      }
-      if (
-        entries === WARM_THREADS_AT &&
-        feed &&
-        asked === undefined &&
-        threadCount > 0 &&
-        writer.threads === undefined
-      ) {
-        const warm = Math.min(threadCount, warmThreads());
-        if (warm > 0) {
-          writer.threads = WriteThreads.open(warm);
-          writer.threadsTakeAll = true;
-        }
       }
       const records = pax.take(header);
       // Stream offset of this entry's body; the header and all before it are consumed (file-feed.ts).

@@ -128,17 +128,6 @@ export function threadsStarting(): number {
   return pool.filter((t) => t.dead === undefined && Atomics.load(t.ctrl, CTRL.LOADED) === 0).length;
 }
 
-/** Writer threads started by an earlier apply, loaded and idle now: no start-up left to pay for them. */
-export function warmThreads(): number {
-  return pool.filter(
-    (t) =>
-      !t.busy &&
-      t.dead === undefined &&
-      Atomics.load(t.ctrl, CTRL.LOADED) !== 0 &&
-      Atomics.load(t.ctrl, CTRL.IDLE) === 1,
-  ).length;
-}
-
 /** Writer threads this process has started and not lost (for tests). */
 export function threadsStarted(): number {
   return pool.filter((t) => t.dead === undefined).length;

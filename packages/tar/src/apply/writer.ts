@@ -160,7 +160,11 @@ export class EntryWriter {
   dispatch(p: Placement, meta: EntryMeta, big = false): number {
     const threads = this.threads;
     if (threads === undefined || meta.xattrs !== undefined || !threads.ready()) return -1;
-    if (!this.threadsTakeAll && (!big || threads.idleThread() < 0)) return -1;
+    // A big body goes to an idle worker or is copied here, beside theirs: queued behind a worker's
+    // copy, it waited while this thread had nothing to do (4 × 256 MiB, threads asked for: ~0.36 s
+    // against ~0.30 s with big bodies left to idle workers alone).
+    if (big && threads.idleThread() < 0) return -1;
+    if (!this.threadsTakeAll && !big) return -1;
     // A fresh dir is a claimed name too (a file entry replacing it is done here).
     if (!this.fresh.has(p.realParent) || this.claimed.has(p.realParent, p.base) || this.fresh.has(p.real))
       return -1;

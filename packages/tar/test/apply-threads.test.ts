@@ -1,6 +1,7 @@
 // apply with writer threads (threads: n): the same tree as on one thread, whatever the layer does to
 // the files the threads are still creating; failures named by entry; the pool reused afterwards.
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -412,6 +413,42 @@ Threads(
     assert.ok(readFileSync(file).equals(Buffer.alloc(BIG_BODY, 5)));
   },
 );
+
+Threads('bodies of 16–256 KiB of a layer file are copied from it by the threads: bytes exact', async () => {
+  // Random bytes, so that a copy from the wrong offset or of the wrong length cannot pass; sizes on
+  // both sides of the range's limits, and a few small files between them.
+  const sizes = [16 << 10, (16 << 10) - 1, (16 << 10) + 1, 100_000, (256 << 10) - 1, 256 << 10, 300_000];
+  const entries: TestEntry[] = [{ name: 'r/', type: 'directory' }];
+  const want = new Map<string, Buffer>();
+  for (let i = 0; i < 40; i++) {
+    const name = `r/f${i}`;
+    const content = randomBytes(i % 3 === 2 ? 500 + i : sizes[i % sizes.length]!);
+    want.set(name, content);
+    entries.push({ name, content, mode: i % 2 ? 0o644 : 0o4755 });
+  }
+  const dir = fresh('range-layer');
+  const layer = join(dir, 'layer.tar');
+  const tar = await buildTar(entries);
+  writeFileSync(layer, tar);
+  const out = fresh('range-out');
+  const r = await apply(layer, out, { threads: 2 });
+  assert.ok(r.threadedFiles > 0, `threaded files: ${r.threadedFiles}`);
+  for (const [name, content] of want) {
+    const got = readFileSync(join(out, name));
+    assert.ok(got.equals(content), `${name}: ${got.length} bytes, want ${content.length}`);
+  }
+  assert.is(statSync(join(out, 'r/f1')).mode & 0o7777, 0o644);
+  assert.is(statSync(join(out, 'r/f0')).mode & 0o7777, 0o4755);
+  // Cut inside the 100,000-byte body of r/f3: a clear error, not a short file copied by a thread.
+  const cut = join(dir, 'cut.tar');
+  const at = tar.indexOf(want.get('r/f3')!.subarray(0, 64));
+  writeFileSync(cut, tar.subarray(0, at + 50_000));
+  const err = await apply(cut, fresh('range-cut'), { threads: 2 }).then(
+    () => undefined,
+    (e: TarError) => e,
+  );
+  assert.ok(isTarError(err, 'ERR_OVL_BAD_TAR'), String(err));
+});
 
 Threads('the whole apply suite passes with writer threads forced (OVL_APPLY_THREADS=2)', () => {
   const require = createRequire(import.meta.url);

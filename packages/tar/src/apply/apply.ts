@@ -107,6 +107,10 @@ async function applySource(
   }
   const writer = new EntryWriter(root, { ...options, format }, sys, isEmptyDir(root));
   writer.threads = threads;
+  if (feed) {
+    writer.layerFd = feed.fd;
+    writer.layerSize = feed.size;
+  }
   const startThreads = () => {
     writer.threads ??= WriteThreads.open(threadCount);
     writer.threadsTakeAll = true;

@@ -94,6 +94,9 @@ export class EntryWriter {
    * BIG_BODY in entry.ts), only files `dispatch` is told are big do, and only to an idle thread.
    */
   threadsTakeAll = true;
+  /** The plain layer file being read, when it is one (its bodies can be copied from it). */
+  layerFd: number | undefined;
+  layerSize = 0;
   /** Starts threads for big bodies only, when the apply may use threads and has none (set by apply). */
   wantThreads: (() => void) | undefined;
   /**
